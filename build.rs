@@ -1,0 +1,65 @@
+//! Generates the applet table from the files in `applets/` and the enabled cargo features.
+//!
+//! Every `applets/NAME.rs` is an applet called NAME, compiled in when the feature NAME is on.
+//! Its header may carry `//! install: DIR` (where `svbox --install` links it, default
+//! `usr/bin`) and `//! aliases: A B …` (more names that run the same `main`).
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+fn main() {
+    let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let applets_dir = Path::new(&root).join("applets");
+    println!("cargo:rerun-if-changed=applets");
+
+    let mut applets: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut entries: Vec<_> = fs::read_dir(&applets_dir)
+        .expect("applets/ is readable")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let feature = format!("CARGO_FEATURE_{}", name.to_uppercase().replace('-', "_"));
+        if env::var_os(&feature).is_none() {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("applet source is readable");
+        let mut install = String::from("usr/bin");
+        let mut aliases = Vec::new();
+        for line in text.lines().take_while(|l| l.starts_with("//")) {
+            if let Some(v) = line.strip_prefix("//! install:") {
+                install = v.trim().to_string();
+            } else if let Some(v) = line.strip_prefix("//! aliases:") {
+                aliases.extend(v.split_whitespace().map(str::to_string));
+            }
+        }
+        applets.push((name, install, aliases));
+    }
+
+    let mut out = String::new();
+    let mut table: Vec<(String, String, String)> = Vec::new();
+    for (name, install, aliases) in &applets {
+        let module = format!("applet_{}", name.replace('-', "_"));
+        let file = applets_dir.join(format!("{name}.rs"));
+        writeln!(out, "#[path = {:?}]\nmod {module};", file.display().to_string()).unwrap();
+        table.push((name.clone(), install.clone(), module.clone()));
+        for alias in aliases {
+            table.push((alias.clone(), install.clone(), module.clone()));
+        }
+    }
+    table.sort();
+    out.push_str("/// Every applet compiled into this binary, sorted by name.\n");
+    out.push_str("pub static APPLETS: &[Applet] = &[\n");
+    for (name, install, module) in &table {
+        writeln!(out, "    Applet {{ name: {name:?}, install_dir: {install:?}, main: {module}::main }},").unwrap();
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("applets.rs");
+    fs::write(dest, out).expect("OUT_DIR is writable");
+}

@@ -1,0 +1,125 @@
+//! runit's file-open conventions (§0.4 of the behaviour spec) and atomic replacement of small
+//! files through `NAME.new` and `rename`, so readers never see a partial status.
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{self, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::path::Arg;
+
+/// `O_RDONLY|O_NONBLOCK`
+pub fn open_read<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
+    fs::open(path, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// `O_WRONLY|O_NONBLOCK`: on a FIFO with no reader this fails with ENXIO.
+pub fn open_write<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
+    fs::open(path, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// `O_WRONLY|O_NONBLOCK|O_APPEND|O_CREAT`, mode 0600.
+pub fn open_append<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
+    fs::open(
+        path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+}
+
+/// `O_WRONLY|O_NONBLOCK|O_TRUNC|O_CREAT`, mode 0644.
+pub fn open_trunc<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
+    fs::open(
+        path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::TRUNC | OFlags::CREATE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )
+}
+
+/// Why an atomic replacement failed; each maps to one of runit's warnings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceError {
+    Open(Errno),
+    Write(Errno),
+    PartialWrite,
+    Rename(Errno),
+}
+
+/// Writes `data` to `tmp` and renames it over `dst`. On a failed write `tmp` is removed.
+pub fn replace<P: Arg + Copy, Q: Arg>(tmp: P, dst: Q, data: &[u8]) -> Result<(), ReplaceError> {
+    let fd = open_trunc(tmp).map_err(ReplaceError::Open)?;
+    let written = loop {
+        match rustix::io::write(&fd, data) {
+            Err(Errno::INTR) => continue,
+            other => break other,
+        }
+    };
+    drop(fd);
+    match written {
+        Ok(n) if n == data.len() => {}
+        Ok(_) => {
+            let _ = fs::unlink(tmp);
+            return Err(ReplaceError::PartialWrite);
+        }
+        Err(e) => {
+            let _ = fs::unlink(tmp);
+            return Err(ReplaceError::Write(e));
+        }
+    }
+    fs::rename(tmp, dst).map_err(ReplaceError::Rename)
+}
+
+/// Reads up to `buf.len()` bytes from the start of `path`, returning how many were read.
+pub fn read_prefix<P: Arg>(path: P, buf: &mut [u8]) -> Result<usize, ReadError> {
+    let fd = open_read(path).map_err(ReadError::Open)?;
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(ReadError::Read(e)),
+        }
+    }
+    Ok(got)
+}
+
+/// Why `read_prefix` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    Open(Errno),
+    Read(Errno),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_is_atomic_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("stat.new");
+        let dst = dir.path().join("stat");
+        replace(tmp.as_path(), dst.as_path(), b"run\n").unwrap();
+        assert!(!tmp.exists());
+        let mut buf = [0u8; 16];
+        assert_eq!(read_prefix(dst.as_path(), &mut buf), Ok(4));
+        assert_eq!(&buf[..4], b"run\n");
+    }
+
+    #[test]
+    fn replace_reports_where_it_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("missing/stat.new");
+        let r = replace(tmp.as_path(), dir.path().join("stat").as_path(), b"x");
+        assert_eq!(r, Err(ReplaceError::Open(Errno::NOENT)));
+    }
+
+    #[test]
+    fn write_open_of_fifo_without_reader_is_enxio() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ok");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(open_write(fifo.as_path()).err(), Some(Errno::NXIO));
+        let _reader = open_read(fifo.as_path()).unwrap();
+        assert!(open_write(fifo.as_path()).is_ok());
+    }
+}

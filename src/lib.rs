@@ -1,0 +1,11 @@
+//! The shared core of svbox: every mechanism more than one applet needs lives here once.
+//! Applets (in `applets/`) stay thin and build on these modules.
+
+pub mod errstr;
+pub mod fsio;
+pub mod getopt;
+pub mod msg;
+pub mod signals;
+pub mod spawn;
+pub mod status;
+pub mod tai;

@@ -1,0 +1,113 @@
+//! Signal delivery into a poll loop: the signals a daemon handles are blocked and read from a
+//! signalfd, so they wake `poll` like any other event and nothing runs in a signal handler.
+//! Children get the clean state runit gives them (empty mask, SIGPIPE at its default).
+
+use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::unix::io::{AsFd, BorrowedFd};
+
+/// A set of blocked signals readable from one descriptor.
+pub struct SignalQueue {
+    fd: SignalFd,
+}
+
+/// The signals drained from a queue, as a bit set by signal number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Received(u64);
+
+impl Received {
+    pub fn has(&self, sig: Signal) -> bool {
+        self.0 & (1u64 << (sig as i32 as u32 & 63)) != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl SignalQueue {
+    /// Blocks `signals` and opens a non-blocking, close-on-exec signalfd for them.
+    pub fn new(signals: &[Signal]) -> nix::Result<Self> {
+        let mut set = SigSet::empty();
+        for &s in signals {
+            set.add(s);
+        }
+        signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        Ok(SignalQueue { fd })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Reads every pending signal.
+    pub fn drain(&self) -> Received {
+        let mut got = Received::default();
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            got.0 |= 1u64 << (info.ssi_signo & 63);
+        }
+        got
+    }
+}
+
+/// Puts the signal state a child expects before exec: nothing blocked, SIGPIPE default
+/// (Rust's runtime ignores it, and an ignored disposition survives exec).
+pub fn reset_for_child() {
+    let _ = signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: setting a default disposition installs no handler.
+    unsafe {
+        let _ = signal::signal(Signal::SIGPIPE, SigHandler::SigDfl);
+    }
+}
+
+/// A raw wait status in the traditional encoding (`code << 8`, or `signal | 0x80 if core`).
+pub type WaitStatusRaw = i32;
+
+fn raw_status(status: WaitStatus) -> Option<(i32, WaitStatusRaw)> {
+    match status {
+        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), (code & 0xff) << 8)),
+        WaitStatus::Signaled(pid, sig, core) => Some((pid.as_raw(), sig as i32 | if core { 0x80 } else { 0 })),
+        _ => None,
+    }
+}
+
+/// Reaps one exited child without blocking: `(pid, wstat)`, or `None` if none is ready.
+pub fn reap_any() -> Option<(i32, WaitStatusRaw)> {
+    loop {
+        match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => return None,
+            Ok(status) => {
+                if let Some(r) = raw_status(status) {
+                    return Some(r);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Waits for `pid` to exit and returns its raw wait status.
+pub fn wait_for(pid: i32) -> nix::Result<WaitStatusRaw> {
+    loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Ok(status) => {
+                if let Some((_, w)) = raw_status(status) {
+                    return Ok(w);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends `sig` to `pid`, ignoring errors (the child may have just exited).
+pub fn send(pid: i32, sig: Signal) {
+    if pid > 0 {
+        let _ = signal::kill(Pid::from_raw(pid), sig);
+    }
+}

@@ -1,0 +1,295 @@
+//! Shared test harness: the built binary behind applet-named symlinks, temporary service
+//! trees, daemons that are killed with their whole process group when a test ends (even by
+//! panic), deadline-bounded waits, and the Debian peers (runit, daemontools, s6).
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub use svbox::status::{RunState, Status};
+
+/// How long any single condition may take on a loaded 2-core machine.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// The built multicall binary.
+pub fn svbox() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_svbox"))
+}
+
+/// A directory of applet-named symlinks to the built binary (created once per test process).
+pub fn bindir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("applets-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for name in ["runsv", "sv", "runsvdir", "svlogd", "chpst"] {
+            std::os::unix::fs::symlink(svbox(), dir.join(name)).unwrap();
+        }
+        dir
+    })
+}
+
+/// Path of our applet `name` (a symlink to the binary).
+pub fn applet(name: &str) -> PathBuf {
+    bindir().join(name)
+}
+
+/// A temporary directory removed at the end of the test.
+pub struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Tree { dir: tempfile::Builder::new().prefix("svbox-test-").tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Creates `rel` (a service directory) with an executable `run` script.
+    pub fn service(&self, rel: &str, run_body: &str) -> PathBuf {
+        let dir = self.join(rel);
+        fs::create_dir_all(&dir).unwrap();
+        script(&dir.join("run"), run_body);
+        dir
+    }
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Writes an executable `#!/bin/sh` script.
+pub fn script(path: &Path, body: &str) {
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Waits until `cond` holds, polling with growing pauses; panics naming `what` at the deadline.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    assert!(wait_for(DEADLINE, &mut cond), "timed out after {DEADLINE:?} waiting for {what}");
+}
+
+/// Like `wait_until` with a chosen deadline; returns whether the condition came true.
+pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// A long-running process in its own process group, killed with the group on drop.
+pub struct Daemon {
+    pub child: Child,
+    stderr_path: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `program args` in `cwd` with stderr captured to a file (read with `stderr()`).
+    pub fn start(program: &Path, args: &[&OsStr], cwd: &Path) -> Daemon {
+        Self::start_with(program, args, cwd, |_| {})
+    }
+
+    /// As `start`, letting the caller adjust the command (environment, stdin, …).
+    pub fn start_with(program: &Path, args: &[&OsStr], cwd: &Path, adjust: impl FnOnce(&mut Command)) -> Daemon {
+        let stderr_path = tempfile::Builder::new().prefix("svbox-stderr-").tempfile().unwrap().into_temp_path();
+        let stderr_path = stderr_path.keep().unwrap();
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&stderr_path).unwrap())
+            .process_group(0);
+        adjust(&mut cmd);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        Daemon { child, stderr_path }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Everything the daemon (and its children) wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The exit code if it has exited (None while running or when killed by a signal).
+    pub fn try_exit(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().unwrap().map(|s| s.code())
+    }
+
+    /// Waits (with the deadline) for the daemon to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let mut code = None;
+        wait_until("daemon exit", || match self.try_exit() {
+            Some(c) => {
+                code = c;
+                true
+            }
+            None => false,
+        });
+        code
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill has no memory effects.
+        unsafe { nix::libc::kill(self.pid(), sig) };
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory effects; the group is the one created at spawn.
+        unsafe { nix::libc::kill(-self.pid(), nix::libc::SIGKILL) };
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_file(&self.stderr_path);
+    }
+}
+
+/// The result of a finished command.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Outcome {
+    fn from(o: Output) -> Self {
+        Outcome {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs a command to completion (bounded by the deadline) and collects its output.
+pub fn run_cmd(cmd: &mut Command) -> Outcome {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let mut e = Vec::new();
+    let _ = err.read_to_end(&mut e);
+    let end = Instant::now() + DEADLINE * 2;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("command {cmd:?} did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    Output { status, stdout: reader.join().unwrap(), stderr: e }.into()
+}
+
+/// Runs `program args` in `cwd`.
+pub fn run_in(program: &Path, args: &[&str], cwd: &Path) -> Outcome {
+    run_cmd(Command::new(program).args(args).current_dir(cwd))
+}
+
+/// Reads and decodes `svdir/supervise/status` (or `svdir/log/supervise/status`).
+pub fn status(svdir: &Path) -> Option<Status> {
+    let bytes = fs::read(svdir.join("supervise/status")).ok()?;
+    Status::decode(&bytes).ok()
+}
+
+/// True once `svdir/supervise/ok` has a reader (a supervisor is running there).
+pub fn supervised(svdir: &Path) -> bool {
+    svbox::fsio::open_write(svdir.join("supervise/ok").as_path()).is_ok()
+}
+
+/// Waits until the main service of `svdir` runs a process, returning its pid.
+pub fn wait_running(svdir: &Path) -> u32 {
+    let mut pid = 0;
+    wait_until(&format!("{} running", svdir.display()), || match status(svdir) {
+        Some(s) if s.state == RunState::Run && s.pid != 0 => {
+            pid = s.pid;
+            true
+        }
+        _ => false,
+    });
+    pid
+}
+
+/// True if a process with this pid exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// The Debian peers unpacked under target/peers by tests/peers/fetch.sh.
+pub mod peers {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers")
+    }
+
+    /// Fetches the peers once. In CI a failure fails the test; elsewhere it skips it.
+    pub fn available() -> bool {
+        static FETCHED: OnceLock<bool> = OnceLock::new();
+        let ok = *FETCHED.get_or_init(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/fetch.sh");
+            Command::new("sh").arg(script).status().map(|s| s.success()).unwrap_or(false)
+        });
+        if !ok {
+            assert!(std::env::var_os("CI").is_none(), "Debian peers could not be fetched (tests/peers/fetch.sh)");
+            eprintln!("skipping: Debian peers unavailable (run tests/peers/fetch.sh)");
+        }
+        ok
+    }
+
+    /// runit 2.1.2's program `name` (sv, runsv, runsvdir, svlogd, chpst).
+    pub fn runit(name: &str) -> PathBuf {
+        root().join("runit/usr/bin").join(name)
+    }
+
+    /// daemontools 0.76's program `name` (svstat, svok, svc, supervise, …).
+    pub fn daemontools(name: &str) -> PathBuf {
+        root().join("daemontools/usr/bin").join(name)
+    }
+
+    /// s6's program `name`, with the library path it needs set on `cmd`.
+    pub fn s6(name: &str, cmd: &mut Command) -> PathBuf {
+        let lib = root().join("s6/usr/lib").join(format!("{}-linux-gnu", std::env::consts::ARCH));
+        cmd.env("LD_LIBRARY_PATH", lib);
+        root().join("s6/usr/bin").join(name)
+    }
+}
