@@ -293,3 +293,27 @@ pub mod peers {
         root().join("s6/usr/bin").join(name)
     }
 }
+
+/// The runsv the tests drive: ours, or runit's with `SVBOX_TEST_RUNSV=runit` (for developing
+/// a client against the reference before our supervisor is ready).
+pub fn runsv_program() -> PathBuf {
+    match std::env::var("SVBOX_TEST_RUNSV").as_deref() {
+        Ok("runit") => peers::runit("runsv"),
+        _ => applet("runsv"),
+    }
+}
+
+/// Starts `runsv DIRNAME` in the parent of `svdir` and waits until it is supervising.
+pub fn start_runsv(svdir: &Path) -> Daemon {
+    start_runsv_with(&runsv_program(), svdir)
+}
+
+/// Starts the given runsv program on `svdir` and waits until `supervise/ok` has a reader.
+pub fn start_runsv_with(program: &Path, svdir: &Path) -> Daemon {
+    let parent = svdir.parent().unwrap();
+    let name = svdir.file_name().unwrap();
+    let mut d = Daemon::start(program, &[name], parent);
+    let ok = wait_for(DEADLINE, || supervised(svdir) || d.try_exit().is_some());
+    assert!(ok && supervised(svdir), "runsv did not come up on {}: {}", svdir.display(), d.stderr());
+    d
+}
