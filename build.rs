@@ -47,7 +47,12 @@ fn main() {
     for (name, install, aliases) in &applets {
         let module = format!("applet_{}", name.replace('-', "_"));
         let file = applets_dir.join(format!("{name}.rs"));
-        writeln!(out, "#[path = {:?}]\nmod {module};", file.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "#[path = {:?}]\nmod {module};",
+            file.display().to_string()
+        )
+        .unwrap();
         table.push((name.clone(), install.clone(), module.clone()));
         for alias in aliases {
             table.push((alias.clone(), install.clone(), module.clone()));
@@ -57,7 +62,11 @@ fn main() {
     out.push_str("/// Every applet compiled into this binary, sorted by name.\n");
     out.push_str("pub static APPLETS: &[Applet] = &[\n");
     for (name, install, module) in &table {
-        writeln!(out, "    Applet {{ name: {name:?}, install_dir: {install:?}, main: {module}::main }},").unwrap();
+        writeln!(
+            out,
+            "    Applet {{ name: {name:?}, install_dir: {install:?}, main: {module}::main }},"
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("applets.rs");

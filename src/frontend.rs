@@ -37,12 +37,18 @@ struct Options {
 
 fn find(name: &OsStr) -> Option<&'static Applet> {
     let name = name.as_bytes();
-    APPLETS.binary_search_by(|a| a.name.as_bytes().cmp(name)).ok().map(|i| &APPLETS[i])
+    APPLETS
+        .binary_search_by(|a| a.name.as_bytes().cmp(name))
+        .ok()
+        .map(|i| &APPLETS[i])
 }
 
 /// Runs the applet `args[0]` names, or the front end; returns the exit code.
 pub fn run(mut args: Vec<OsString>) -> i32 {
-    let argv0 = args.first().cloned().unwrap_or_else(|| OsString::from(FRONT_END));
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| OsString::from(FRONT_END));
     let name = basename(&argv0).to_os_string();
     if let Some(applet) = find(&name) {
         return (applet.main)(args);
@@ -63,7 +69,11 @@ pub fn run(mut args: Vec<OsString>) -> i32 {
     }
     if let Some(sv) = find(OsStr::new("sv")) {
         let path = Path::new(&argv0);
-        if argv0.as_bytes().contains(&b'/') && path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        if argv0.as_bytes().contains(&b'/')
+            && path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        {
             return (sv.main)(args);
         }
     }
@@ -71,7 +81,11 @@ pub fn run(mut args: Vec<OsString>) -> i32 {
 }
 
 fn not_found(name: &OsStr) -> i32 {
-    Line::new().s(FRONT_END).s(": applet not found: ").os(name).to_stderr();
+    Line::new()
+        .s(FRONT_END)
+        .s(": applet not found: ")
+        .os(name)
+        .to_stderr();
     127
 }
 
@@ -92,14 +106,21 @@ fn print_help() {
 fn front_end(args: &[OsString]) -> i32 {
     let strings: Option<Vec<&str>> = args[1..].iter().map(|a| a.to_str()).collect();
     let Some(strings) = strings else {
-        Line::new().s(FRONT_END).s(": arguments are not valid UTF-8").to_stderr();
+        Line::new()
+            .s(FRONT_END)
+            .s(": arguments are not valid UTF-8")
+            .to_stderr();
         return 1;
     };
     let options = match Options::from_args(&[FRONT_END], &strings) {
         Ok(o) => o,
         Err(early) => {
             let ok = early.status.is_ok();
-            let fd = if ok { rustix::stdio::stdout() } else { rustix::stdio::stderr() };
+            let fd = if ok {
+                rustix::stdio::stdout()
+            } else {
+                rustix::stdio::stderr()
+            };
             svbox::msg::write_all(fd, early.output.as_bytes());
             svbox::msg::write_all(fd, b"\n");
             return if ok { 0 } else { 1 };
@@ -129,7 +150,11 @@ fn install(symlinks: bool, dir: Option<&str>) -> i32 {
     let exe = match std::fs::read_link("/proc/self/exe") {
         Ok(p) => p,
         Err(e) => {
-            Line::new().s(FRONT_END).s(": unable to find own executable").err(e.raw_os_error().unwrap_or(0)).to_stderr();
+            Line::new()
+                .s(FRONT_END)
+                .s(": unable to find own executable")
+                .err(e.raw_os_error().unwrap_or(0))
+                .to_stderr();
             return 1;
         }
     };
@@ -139,7 +164,11 @@ fn install(symlinks: bool, dir: Option<&str>) -> i32 {
             Some(d) => Path::new(d).join(a.name),
             None => Path::new("/").join(a.install_dir).join(a.name),
         };
-        let result = if symlinks { std::os::unix::fs::symlink(&exe, &target) } else { std::fs::hard_link(&exe, &target) };
+        let result = if symlinks {
+            std::os::unix::fs::symlink(&exe, &target)
+        } else {
+            std::fs::hard_link(&exe, &target)
+        };
         if let Err(e) = result {
             Line::new()
                 .s(FRONT_END)

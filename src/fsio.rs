@@ -8,12 +8,20 @@ use rustix::path::Arg;
 
 /// `O_RDONLY|O_NONBLOCK`
 pub fn open_read<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
-    fs::open(path, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
+    fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// `O_WRONLY|O_NONBLOCK`: on a FIFO with no reader this fails with ENXIO.
 pub fn open_write<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
-    fs::open(path, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
+    fs::open(
+        path,
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// `O_WRONLY|O_NONBLOCK|O_APPEND|O_CREAT`, mode 0600.

@@ -24,7 +24,11 @@ impl GetoptError {
             GetoptError::Illegal(c) => (": illegal option -- ", c),
             GetoptError::MissingArgument(c) => (": option requires an argument -- ", c),
         };
-        Line::new().os(basename(argv0)).s(text).b(&[opt]).to_stderr();
+        Line::new()
+            .os(basename(argv0))
+            .s(text)
+            .b(&[opt])
+            .to_stderr();
     }
 }
 
@@ -40,7 +44,13 @@ pub struct Getopt<'a> {
 impl<'a> Getopt<'a> {
     /// `spec` lists the option letters, each followed by `:` if it takes a value.
     pub fn new(args: &'a [OsString], spec: &'static str) -> Self {
-        Getopt { args, spec: spec.as_bytes(), index: 1, offset: 0, done: false }
+        Getopt {
+            args,
+            spec: spec.as_bytes(),
+            index: 1,
+            offset: 0,
+            done: false,
+        }
     }
 
     /// The arguments after the options (valid once the iterator returned `None`).
@@ -134,19 +144,35 @@ mod tests {
         list.iter().map(OsString::from).collect()
     }
 
-    fn parse(list: &[&str], spec: &'static str) -> (Vec<Result<(u8, Option<String>), GetoptError>>, Vec<String>) {
+    fn parse(
+        list: &[&str],
+        spec: &'static str,
+    ) -> (Vec<Result<(u8, Option<String>), GetoptError>>, Vec<String>) {
         let a = args(list);
         let mut g = Getopt::new(&a, spec);
-        let opts: Vec<_> =
-            g.by_ref().map(|r| r.map(|(c, v)| (c, v.map(|v| v.to_string_lossy().into_owned())))).collect();
-        let rest = g.operands().iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        let opts: Vec<_> = g
+            .by_ref()
+            .map(|r| r.map(|(c, v)| (c, v.map(|v| v.to_string_lossy().into_owned()))))
+            .collect();
+        let rest = g
+            .operands()
+            .iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
         (opts, rest)
     }
 
     #[test]
     fn clusters_and_glued_values() {
         let (o, r) = parse(&["svlogd", "-tt", "-l100", "dir"], "tvr:R:l:b:");
-        assert_eq!(o, vec![Ok((b't', None)), Ok((b't', None)), Ok((b'l', Some("100".into())))]);
+        assert_eq!(
+            o,
+            vec![
+                Ok((b't', None)),
+                Ok((b't', None)),
+                Ok((b'l', Some("100".into())))
+            ]
+        );
         assert_eq!(r, vec!["dir"]);
         let (o, r) = parse(&["sv", "-w7", "up", "x"], "w:vV");
         assert_eq!(o, vec![Ok((b'w', Some("7".into())))]);
@@ -184,9 +210,16 @@ mod tests {
 
     #[test]
     fn non_utf8_values_pass_through() {
-        let a = vec![OsString::from("x"), OsString::from_vec(b"-e\xff\xfe".to_vec()), OsString::from("p")];
+        let a = vec![
+            OsString::from("x"),
+            OsString::from_vec(b"-e\xff\xfe".to_vec()),
+            OsString::from("p"),
+        ];
         let mut g = Getopt::new(&a, "e:");
-        assert_eq!(g.next(), Some(Ok((b'e', Some(OsStr::from_bytes(b"\xff\xfe"))))));
+        assert_eq!(
+            g.next(),
+            Some(Ok((b'e', Some(OsStr::from_bytes(b"\xff\xfe")))))
+        );
         assert_eq!(g.next(), None);
         assert_eq!(g.operands(), &a[2..]);
     }

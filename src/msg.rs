@@ -25,7 +25,10 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: [0; CAPACITY], len: 0 }
+        Line {
+            buf: [0; CAPACITY],
+            len: 0,
+        }
     }
 
     /// Appends bytes, keeping one byte free for the final newline.
@@ -134,14 +137,24 @@ mod tests {
     #[test]
     fn builds_lines_with_djb_errors() {
         let mut l = Line::new();
-        l.s("runsv x: fatal: unable to lock supervise/lock").err(nix::libc::EAGAIN);
-        assert_eq!(l.as_bytes(), b"runsv x: fatal: unable to lock supervise/lock: temporary failure");
+        l.s("runsv x: fatal: unable to lock supervise/lock")
+            .err(nix::libc::EAGAIN);
+        assert_eq!(
+            l.as_bytes(),
+            b"runsv x: fatal: unable to lock supervise/lock: temporary failure"
+        );
     }
 
     #[test]
     fn numbers() {
         let mut l = Line::new();
-        l.num(0).s(" ").num(u64::MAX).s(" ").inum(-1).s(" ").inum(42);
+        l.num(0)
+            .s(" ")
+            .num(u64::MAX)
+            .s(" ")
+            .inum(-1)
+            .s(" ")
+            .inum(42);
         assert_eq!(l.as_bytes(), b"0 18446744073709551615 -1 42");
     }
 

@@ -69,7 +69,9 @@ pub type WaitStatusRaw = i32;
 fn raw_status(status: WaitStatus) -> Option<(i32, WaitStatusRaw)> {
     match status {
         WaitStatus::Exited(pid, code) => Some((pid.as_raw(), (code & 0xff) << 8)),
-        WaitStatus::Signaled(pid, sig, core) => Some((pid.as_raw(), sig as i32 | if core { 0x80 } else { 0 })),
+        WaitStatus::Signaled(pid, sig, core) => {
+            Some((pid.as_raw(), sig as i32 | if core { 0x80 } else { 0 }))
+        }
         _ => None,
     }
 }

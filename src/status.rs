@@ -84,7 +84,11 @@ impl Status {
         let mut pid = [0u8; 4];
         pid.copy_from_slice(&bytes[12..16]);
         let pid = u32::from_le_bytes(pid);
-        let state = if bytes.len() == DAEMONTOOLS_LEN && pid != 0 { RunState::Run } else { state };
+        let state = if bytes.len() == DAEMONTOOLS_LEN && pid != 0 {
+            RunState::Run
+        } else {
+            state
+        };
         Ok(Status {
             stamp: Tai64n::unpack(&stamp),
             pid,
@@ -101,7 +105,8 @@ mod tests {
     use super::*;
 
     const OBSERVED: [u8; 20] = [
-        0x40, 0, 0, 0, 0x6b, 0x01, 0x1c, 0xad, 0x27, 0x79, 0x3f, 0x5c, 0x2e, 0x01, 0, 0, 0, 0x75, 0, 1,
+        0x40, 0, 0, 0, 0x6b, 0x01, 0x1c, 0xad, 0x27, 0x79, 0x3f, 0x5c, 0x2e, 0x01, 0, 0, 0, 0x75,
+        0, 1,
     ];
 
     #[test]

@@ -19,7 +19,10 @@ impl Tai64n {
     }
 
     pub fn from_unix(secs: i64, nano: u32) -> Self {
-        Tai64n { sec: TAI_EPOCH.wrapping_add(secs as u64), nano }
+        Tai64n {
+            sec: TAI_EPOCH.wrapping_add(secs as u64),
+            nano,
+        }
     }
 
     /// Seconds since the Unix epoch.
@@ -40,7 +43,10 @@ impl Tai64n {
         let mut nano = [0u8; 4];
         sec.copy_from_slice(&bytes[..8]);
         nano.copy_from_slice(&bytes[8..]);
-        Tai64n { sec: u64::from_be_bytes(sec), nano: u32::from_be_bytes(nano) }
+        Tai64n {
+            sec: u64::from_be_bytes(sec),
+            nano: u32::from_be_bytes(nano),
+        }
     }
 
     /// `@` followed by 24 lower-case hex digits, as svlogd and tai64n print it.
@@ -68,7 +74,10 @@ mod tests {
     fn matches_observed_runit_status_bytes() {
         // From the spec: 40 00 00 00 6b 01 1c ad 27 79 3f 5c = unix 1795234979, 662257500 ns.
         let t = Tai64n::from_unix(1_795_234_979, 662_257_500);
-        assert_eq!(t.pack(), [0x40, 0, 0, 0, 0x6b, 0x01, 0x1c, 0xad, 0x27, 0x79, 0x3f, 0x5c]);
+        assert_eq!(
+            t.pack(),
+            [0x40, 0, 0, 0, 0x6b, 0x01, 0x1c, 0xad, 0x27, 0x79, 0x3f, 0x5c]
+        );
         assert_eq!(Tai64n::unpack(&t.pack()), t);
         assert_eq!(t.unix_secs(), 1_795_234_979);
     }

@@ -14,9 +14,24 @@ fn applet_links_run_the_binary() {
 fn daemon_group_is_killed_on_drop() {
     let t = Tree::new();
     let pidfile = t.join("pid");
-    let d = Daemon::start(Path::new("/bin/sh"), &["-c".as_ref(), format!("sleep 1000 & echo $! > {}; wait", pidfile.display()).as_ref()], t.path());
-    wait_until("pid file", || std::fs::read_to_string(&pidfile).map(|s| s.ends_with('\n')).unwrap_or(false));
-    let grandchild: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let d = Daemon::start(
+        Path::new("/bin/sh"),
+        &[
+            "-c".as_ref(),
+            format!("sleep 1000 & echo $! > {}; wait", pidfile.display()).as_ref(),
+        ],
+        t.path(),
+    );
+    wait_until("pid file", || {
+        std::fs::read_to_string(&pidfile)
+            .map(|s| s.ends_with('\n'))
+            .unwrap_or(false)
+    });
+    let grandchild: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(alive(grandchild));
     drop(d);
     wait_until("grandchild gone", || !alive(grandchild));

@@ -27,7 +27,8 @@ pub fn svbox() -> PathBuf {
 pub fn bindir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("applets-{}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("applets-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         for name in ["runsv", "sv", "runsvdir", "svlogd", "chpst"] {
@@ -49,7 +50,12 @@ pub struct Tree {
 
 impl Tree {
     pub fn new() -> Self {
-        Tree { dir: tempfile::Builder::new().prefix("svbox-test-").tempdir().unwrap() }
+        Tree {
+            dir: tempfile::Builder::new()
+                .prefix("svbox-test-")
+                .tempdir()
+                .unwrap(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -83,7 +89,10 @@ pub fn script(path: &Path, body: &str) {
 
 /// Waits until `cond` holds, polling with growing pauses; panics naming `what` at the deadline.
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    assert!(wait_for(DEADLINE, &mut cond), "timed out after {DEADLINE:?} waiting for {what}");
+    assert!(
+        wait_for(DEADLINE, &mut cond),
+        "timed out after {DEADLINE:?} waiting for {what}"
+    );
 }
 
 /// Like `wait_until` with a chosen deadline; returns whether the condition came true.
@@ -115,8 +124,17 @@ impl Daemon {
     }
 
     /// As `start`, letting the caller adjust the command (environment, stdin, …).
-    pub fn start_with(program: &Path, args: &[&OsStr], cwd: &Path, adjust: impl FnOnce(&mut Command)) -> Daemon {
-        let stderr_path = tempfile::Builder::new().prefix("svbox-stderr-").tempfile().unwrap().into_temp_path();
+    pub fn start_with(
+        program: &Path,
+        args: &[&OsStr],
+        cwd: &Path,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Daemon {
+        let stderr_path = tempfile::Builder::new()
+            .prefix("svbox-stderr-")
+            .tempfile()
+            .unwrap()
+            .into_temp_path();
         let stderr_path = stderr_path.keep().unwrap();
         let mut cmd = Command::new(program);
         cmd.args(args)
@@ -126,7 +144,9 @@ impl Daemon {
             .stderr(fs::File::create(&stderr_path).unwrap())
             .process_group(0);
         adjust(&mut cmd);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         Daemon { child, stderr_path }
     }
 
@@ -193,7 +213,12 @@ impl From<Output> for Outcome {
 
 /// Runs a command to completion (bounded by the deadline) and collects its output.
 pub fn run_cmd(cmd: &mut Command) -> Outcome {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -214,7 +239,12 @@ pub fn run_cmd(cmd: &mut Command) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    Output { status, stdout: reader.join().unwrap(), stderr: e }.into()
+    Output {
+        status,
+        stdout: reader.join().unwrap(),
+        stderr: e,
+    }
+    .into()
 }
 
 /// Runs `program args` in `cwd`.
@@ -236,12 +266,14 @@ pub fn supervised(svdir: &Path) -> bool {
 /// Waits until the main service of `svdir` runs a process, returning its pid.
 pub fn wait_running(svdir: &Path) -> u32 {
     let mut pid = 0;
-    wait_until(&format!("{} running", svdir.display()), || match status(svdir) {
-        Some(s) if s.state == RunState::Run && s.pid != 0 => {
-            pid = s.pid;
-            true
+    wait_until(&format!("{} running", svdir.display()), || {
+        match status(svdir) {
+            Some(s) if s.state == RunState::Run && s.pid != 0 => {
+                pid = s.pid;
+                true
+            }
+            _ => false,
         }
-        _ => false,
     });
     pid
 }
@@ -249,7 +281,12 @@ pub fn wait_running(svdir: &Path) -> u32 {
 /// True if a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -267,10 +304,17 @@ pub mod peers {
         static FETCHED: OnceLock<bool> = OnceLock::new();
         let ok = *FETCHED.get_or_init(|| {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/fetch.sh");
-            Command::new("sh").arg(script).status().map(|s| s.success()).unwrap_or(false)
+            Command::new("sh")
+                .arg(script)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
         });
         if !ok {
-            assert!(std::env::var_os("CI").is_none(), "Debian peers could not be fetched (tests/peers/fetch.sh)");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Debian peers could not be fetched (tests/peers/fetch.sh)"
+            );
             eprintln!("skipping: Debian peers unavailable (run tests/peers/fetch.sh)");
         }
         ok
@@ -288,7 +332,9 @@ pub mod peers {
 
     /// s6's program `name`, with the library path it needs set on `cmd`.
     pub fn s6(name: &str, cmd: &mut Command) -> PathBuf {
-        let lib = root().join("s6/usr/lib").join(format!("{}-linux-gnu", std::env::consts::ARCH));
+        let lib = root()
+            .join("s6/usr/lib")
+            .join(format!("{}-linux-gnu", std::env::consts::ARCH));
         cmd.env("LD_LIBRARY_PATH", lib);
         root().join("s6/usr/bin").join(name)
     }
@@ -314,6 +360,11 @@ pub fn start_runsv_with(program: &Path, svdir: &Path) -> Daemon {
     let name = svdir.file_name().unwrap();
     let mut d = Daemon::start(program, &[name], parent);
     let ok = wait_for(DEADLINE, || supervised(svdir) || d.try_exit().is_some());
-    assert!(ok && supervised(svdir), "runsv did not come up on {}: {}", svdir.display(), d.stderr());
+    assert!(
+        ok && supervised(svdir),
+        "runsv did not come up on {}: {}",
+        svdir.display(),
+        d.stderr()
+    );
     d
 }
