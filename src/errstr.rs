@@ -88,7 +88,6 @@ pub fn errstr(errno: i32) -> &'static str {
         libc::ENOSR => "out of stream resources",
         libc::ENOLINK => "link severed",
         libc::EPROTO => "protocol error",
-        libc::ENOTSUP => "operation not supported",
         _ => "unknown error",
     }
 }

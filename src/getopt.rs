@@ -144,10 +144,9 @@ mod tests {
         list.iter().map(OsString::from).collect()
     }
 
-    fn parse(
-        list: &[&str],
-        spec: &'static str,
-    ) -> (Vec<Result<(u8, Option<String>), GetoptError>>, Vec<String>) {
+    type Parsed = (Vec<Result<(u8, Option<String>), GetoptError>>, Vec<String>);
+
+    fn parse(list: &[&str], spec: &'static str) -> Parsed {
         let a = args(list);
         let mut g = Getopt::new(&a, spec);
         let opts: Vec<_> = g

@@ -14,8 +14,16 @@ pub struct Tai64n {
 impl Tai64n {
     /// The wall clock now, quantised as runit does (`usec * 1000 + 500`).
     pub fn now() -> Self {
-        let ts = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-        Self::from_unix(ts.tv_sec as i64, (ts.tv_nsec as u32 / 1000) * 1000 + 500)
+        // Through libc, not rustix: rustix's own vDSO lookup crashes under valgrind
+        // (rustix#1559), and the allocation tests run runsv under memcheck.
+        // SAFETY: timespec is plain integers (zeroed also covers targets whose timespec
+        // has private padding fields); CLOCK_REALTIME always exists.
+        let mut ts: nix::libc::timespec = unsafe { std::mem::zeroed() };
+        // SAFETY: ts is a valid, writable timespec.
+        unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_REALTIME, &mut ts) };
+        #[allow(clippy::useless_conversion)] // time_t is 32 bits on some targets
+        let secs = i64::from(ts.tv_sec);
+        Self::from_unix(secs, (ts.tv_nsec as u32 / 1000) * 1000 + 500)
     }
 
     pub fn from_unix(secs: i64, nano: u32) -> Self {
