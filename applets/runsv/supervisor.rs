@@ -11,7 +11,7 @@ use super::svc::{Kind, Service, Shared};
 use super::table::{self, Ending, Event};
 use nix::sys::signal::Signal;
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::fd::AsFd;
+use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::OFlags;
 use std::ffi::CStr;
 use svbox::signals::reap_any;
@@ -79,21 +79,23 @@ fn wait(sv: &Supervisor, now: Mono) {
         .min();
     let timeout = deadline.map(|d| d.timeout_from(Mono::now()));
     let events = PollFlags::IN;
+    // Setup guarantees both control FIFOs; a missing one would just repeat the signalfd.
+    let spare = sv.signals.fd();
     let mut fds = [
-        PollFd::from_borrowed_fd(sv.signals.fd(), events),
-        PollFd::from_borrowed_fd(control_fd(&sv.main), events),
-        PollFd::from_borrowed_fd(sv.log.as_ref().map_or(sv.signals.fd(), control_fd), events),
+        PollFd::from_borrowed_fd(spare, events),
+        PollFd::from_borrowed_fd(control_fd(&sv.main, spare), events),
+        PollFd::from_borrowed_fd(
+            sv.log.as_ref().map_or(spare, |l| control_fd(l, spare)),
+            events,
+        ),
     ];
     let n = if sv.log.is_some() { 3 } else { 2 };
     // EINTR (a stop/continue of runsv) just means another iteration.
     let _ = poll(&mut fds[..n], timeout.as_ref());
 }
 
-fn control_fd(s: &Service) -> rustix::fd::BorrowedFd<'_> {
-    match s.control.as_ref() {
-        Some(fd) => fd.as_fd(),
-        None => rustix::stdio::stdin(),
-    }
+fn control_fd<'a>(s: &'a Service, spare: BorrowedFd<'a>) -> BorrowedFd<'a> {
+    s.control.as_ref().map_or(spare, |fd| fd.as_fd())
 }
 
 /// At most one byte from the service's control FIFO (runsv holds a writer: never EOF).
