@@ -7,6 +7,7 @@ mod common;
 
 use common::cleanup;
 use common::config::Config;
+use common::fleet::{Fleet, PerInstance};
 use common::measure::{
     bench_status, interleaved, kill_once, part, restart_once, start_pool, summary, sv_works, Idle,
     Reading,
@@ -176,14 +177,24 @@ fn restart_rows(imps: &[Impl; 3], root: &Path, cfg: &Config) -> Vec<Row> {
 }
 
 /// Metrics 4 and 5 rows: each svbox build against runit.
-fn idle_rows(idle: &[Option<Idle>; 3], window: f64, cfg: &Config) -> Vec<Row> {
+fn idle_rows(
+    idle: &[Option<Idle>; 3],
+    fleets: &[Option<Fleet>; 3],
+    window: f64,
+    cfg: &Config,
+) -> Vec<Row> {
     let theirs: Reading = idle[2].as_ref().and_then(Idle::close);
+    let their_fleet = fleets[2].as_ref().and_then(Fleet::per_instance);
     let mut rows = Vec::new();
-    for (mine, build) in [(&idle[0], "host build"), (&idle[1], "static musl build")] {
+    for (mine, fleet, build) in [
+        (&idle[0], &fleets[0], "host build"),
+        (&idle[1], &fleets[1], "static musl build"),
+    ] {
         if build.contains("musl") && !cfg.musl {
             continue;
         }
         let mine: Reading = mine.as_ref().and_then(Idle::close);
+        let my_fleet = fleet.as_ref().and_then(Fleet::per_instance);
         let one = |r: Reading, f: fn(&(f64, procfs::Memory)) -> f64| {
             r.as_ref().map(|r| Summary::single(f(r)))
         };
@@ -204,6 +215,28 @@ fn idle_rows(idle: &[Option<Idle>; 3], window: f64, cfg: &Config) -> Vec<Row> {
             unit: "kB",
             svbox: one(mine, |r| r.1.private_dirty as f64),
             runit: one(theirs, |r| r.1.private_dirty as f64),
+        });
+        // The n column of these rows is the number of runsvs averaged.
+        let avg = |f: Option<PerInstance>, v: fn(&PerInstance) -> f64| {
+            f.as_ref().map(|f| Summary {
+                n: f.n,
+                ..Summary::single(v(f))
+            })
+        };
+        let n = cfg.mem_n;
+        rows.push(Row {
+            metric: format!(
+                "runsv Pss per instance, {n} idle runsvs with service + log (svbox {build})"
+            ),
+            unit: "kB",
+            svbox: avg(my_fleet, |f| f.pss),
+            runit: avg(their_fleet, |f| f.pss),
+        });
+        rows.push(Row {
+            metric: format!("runsv Private_Dirty per instance, same {n} runsvs (svbox {build})"),
+            unit: "kB",
+            svbox: avg(my_fleet, |f| f.private_dirty),
+            runit: avg(their_fleet, |f| f.private_dirty),
         });
         rows.push(Row {
             metric: format!(
@@ -247,6 +280,13 @@ fn main() {
         Idle::start(&imps[1], root, &cfg),
         Idle::start(&imps[2], root, &cfg),
     ];
+    // The fleets of metric 4 (per-instance memory) idle through the whole bench as well.
+    eprintln!("bench: {} idle runsvs per implementation", cfg.mem_n);
+    let fleets = [
+        Fleet::start(&imps[0], root, &cfg),
+        Fleet::start(&imps[1], root, &cfg),
+        Fleet::start(&imps[2], root, &cfg),
+    ];
     // Let the start-up (status writes, log start) settle before the window opens.
     std::thread::sleep(Duration::from_millis(300));
     let opened = Instant::now();
@@ -260,8 +300,14 @@ fn main() {
         eprintln!("bench: idle window, {:.1} s more", left.as_secs_f64());
         std::thread::sleep(left);
     }
-    rows.extend(idle_rows(&idle, opened.elapsed().as_secs_f64(), &cfg));
+    rows.extend(idle_rows(
+        &idle,
+        &fleets,
+        opened.elapsed().as_secs_f64(),
+        &cfg,
+    ));
     drop(idle);
+    drop(fleets);
 
     for imp in &imps {
         if imp.source.as_os_str().is_empty() {

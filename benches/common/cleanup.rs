@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-const SLOTS: usize = 256;
+const SLOTS: usize = 1024;
 
 // A fixed table of atomics so the panic hook can walk it without locks or allocation.
 static GROUPS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];

@@ -17,6 +17,8 @@ pub struct Config {
     /// `SVBOX_BENCH_MIN_RUN_MS`: how long a run must have lasted before it is ended, so
     /// runsv's 1 s restart throttle never fires.
     pub min_run: Duration,
+    /// `SVBOX_BENCH_MEM_N`: idle runsvs per implementation whose average memory is reported.
+    pub mem_n: usize,
     /// `SVBOX_BENCH_MUSL=0` skips building and measuring the static musl binary.
     pub musl: bool,
 }
@@ -43,6 +45,7 @@ impl Config {
             pool: n("SVBOX_BENCH_POOL", 6, 2).max(1) as usize,
             idle: Duration::from_secs(n("SVBOX_BENCH_IDLE_SECS", 10, 0)),
             min_run: Duration::from_millis(env_num("SVBOX_BENCH_MIN_RUN_MS", 1100).max(1000)),
+            mem_n: n("SVBOX_BENCH_MEM_N", 10, 2).max(1) as usize,
             musl: n("SVBOX_BENCH_MUSL", 1, 0) != 0,
         }
     }
