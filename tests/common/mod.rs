@@ -368,3 +368,68 @@ pub fn start_runsv_with(program: &Path, svdir: &Path) -> Daemon {
     );
     d
 }
+// ---- Added for the interoperability tests (tests/interop_*.rs). ----
+
+/// The sv the tests call "ours": our applet, or runit's with `SVBOX_TEST_SV=runit` (to check
+/// a test against the reference before our client is ready).
+pub fn sv_program() -> PathBuf {
+    match std::env::var("SVBOX_TEST_SV").as_deref() {
+        Ok("runit") => peers::runit("sv"),
+        _ => applet("sv"),
+    }
+}
+
+/// Wall-clock seconds since the epoch (the clock runit's timestamps use).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Waits until the wall clock has left the second of `svdir`'s status timestamp. sv compares
+/// whole seconds, so only then can a new start not be confused with the previous one.
+pub fn wait_past_stamp(svdir: &Path) {
+    let stamp = status(svdir).expect("readable status").stamp.unix_secs();
+    wait_until("the next second", || unix_now() as i64 > stamp);
+}
+
+/// True if `a` and `b` are equal byte for byte, except that elapsed-time numbers (a decimal
+/// after a space and followed by `s` or ` seconds`, as sv and svstat print them) may differ
+/// by at most 1: the clock can tick between two invocations.
+pub fn same_but_seconds(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let elapsed_at = |s: &[u8], k: usize| {
+            if k == 0 || s[k - 1] != b' ' || !s[k].is_ascii_digit() {
+                return None;
+            }
+            let end = k + s[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let rest = &s[end..];
+            let unit = rest.starts_with(b"s") || rest.starts_with(b" seconds");
+            let n: u64 = std::str::from_utf8(&s[k..end]).ok()?.parse().ok()?;
+            unit.then_some((n, end))
+        };
+        match (elapsed_at(a, i), elapsed_at(b, j)) {
+            (Some((x, ei)), Some((y, ej))) if x.abs_diff(y) <= 1 => (i, j) = (ei, ej),
+            _ if a[i] == b[j] => (i, j) = (i + 1, j + 1),
+            _ => return false,
+        }
+    }
+    i == a.len() && j == b.len()
+}
+
+/// Asserts that two command outcomes agree in exit code, stdout and stderr (see
+/// `same_but_seconds`), naming the step and both programs on failure.
+pub fn assert_same_outcome(step: &str, (pa, a): (&Path, &Outcome), (pb, b): (&Path, &Outcome)) {
+    let ok = a.code == b.code
+        && same_but_seconds(&a.stdout, &b.stdout)
+        && same_but_seconds(&a.stderr, &b.stderr);
+    assert!(
+        ok,
+        "{step}: outcomes differ\n{}: {a:?}\n{}: {b:?}",
+        pa.display(),
+        pb.display()
+    );
+}

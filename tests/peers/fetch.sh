@@ -8,6 +8,12 @@ dest="${SVBOX_PEERS:-$top/target/peers}"
 mkdir -p "$dest"
 cd "$dest"
 
+# Several test processes may call this at once: one fetches, the others wait for it.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$dest/.lock"
+    flock 9
+fi
+
 need=""
 for pkg in runit daemontools s6 libskarnet2.13 libs6-2.11; do
     [ -e "$dest/.$pkg.done" ] || need="$need $pkg"
@@ -31,4 +37,7 @@ for pkg in $need; do
     mkdir -p "$root"
     dpkg -x "$work/${pkg}"_*.deb "$root"
     : >"$dest/.$pkg.done"
+done
+for prog in runit/usr/bin/sv runit/usr/bin/runsv daemontools/usr/bin/svstat s6/usr/bin/s6-svstat; do
+    [ -x "$dest/$prog" ] || { echo "fetch.sh: $dest/$prog missing after unpacking" >&2; exit 1; }
 done
