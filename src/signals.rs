@@ -113,3 +113,41 @@ pub fn send(pid: i32, sig: Signal) {
         let _ = signal::kill(Pid::from_raw(pid), sig);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spawn::Spawn;
+
+    #[test]
+    fn blocked_signals_arrive_through_the_queue() {
+        // sigprocmask is per thread; this test's thread blocks and raises its own signals.
+        let queue = SignalQueue::new(&[Signal::SIGUSR1, Signal::SIGUSR2]).unwrap();
+        assert!(queue.drain().is_empty());
+        signal::raise(Signal::SIGUSR2).unwrap();
+        let got = queue.drain();
+        assert!(got.has(Signal::SIGUSR2));
+        assert!(!got.has(Signal::SIGUSR1));
+        assert!(queue.drain().is_empty(), "drained once");
+    }
+
+    #[test]
+    fn wait_statuses_use_the_traditional_encoding() {
+        let start = |script: &'static std::ffi::CStr| {
+            Spawn {
+                argv: &[c"/bin/sh", c"-c", script],
+                dir: None,
+                stdin: None,
+                stdout: None,
+                close_stdout: false,
+                failure_exit: 111,
+                on_failure: &|_, _| {},
+            }
+            .start()
+            .unwrap()
+        };
+        assert_eq!(wait_for(start(c"exit 3")).unwrap(), 3 << 8);
+        assert_eq!(wait_for(start(c"kill -TERM $$")).unwrap(), 15);
+        assert_eq!(wait_for(start(c"kill -USR1 $$")).unwrap(), 10);
+    }
+}

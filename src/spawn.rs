@@ -109,3 +109,106 @@ fn move_to(fd: BorrowedFd<'_>, target: i32) -> Result<(), i32> {
 fn errno() -> i32 {
     nix::errno::Errno::last_raw()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::wait_for;
+    use std::io::Read;
+    use std::os::unix::io::AsFd;
+
+    fn run(spawn: &Spawn<'_>) -> i32 {
+        let pid = spawn.start().expect("fork");
+        wait_for(pid).expect("wait")
+    }
+
+    #[test]
+    fn child_gets_stdout_dir_and_a_clean_signal_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let dir_c = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
+        // SigBlk must be empty and SIGPIPE (bit 13) not ignored, whatever the parent has:
+        // this thread blocks SIGUSR2, and Rust's runtime ignores SIGPIPE.
+        let mut blocked = nix::sys::signal::SigSet::empty();
+        blocked.add(nix::sys::signal::Signal::SIGUSR2);
+        blocked.thread_block().unwrap();
+        let script = c"pwd; grep -E '^Sig(Blk|Ign)' /proc/self/status";
+        let spawn = Spawn {
+            argv: &[c"/bin/sh", c"-c", script],
+            dir: Some(&dir_c),
+            stdin: None,
+            stdout: Some(writer.as_fd()),
+            close_stdout: false,
+            failure_exit: 111,
+            on_failure: &|_, _| {},
+        };
+        assert_eq!(run(&spawn), 0);
+        drop(writer);
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next(),
+            Some(dir.path().canonicalize().unwrap().to_str().unwrap())
+        );
+        assert_eq!(lines.next(), Some("SigBlk:\t0000000000000000"));
+        let ign = u64::from_str_radix(lines.next().unwrap().trim_start_matches("SigIgn:\t"), 16);
+        assert_eq!(
+            ign.unwrap() & (1 << (13 - 1)),
+            0,
+            "SIGPIPE must not be ignored: {out}"
+        );
+    }
+
+    #[test]
+    fn failures_are_reported_in_the_child_with_the_chosen_exit_code() {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let report = |stage: Stage, errno: i32| {
+            let text = format!("{stage:?} {}", crate::errstr::errstr(errno));
+            crate::msg::write_all(writer.as_fd(), text.as_bytes());
+        };
+        let exec = Spawn {
+            argv: &[c"/nonexistent/run"],
+            dir: None,
+            stdin: None,
+            stdout: None,
+            close_stdout: false,
+            failure_exit: 111,
+            on_failure: &report,
+        };
+        assert_eq!(run(&exec), 111 << 8);
+        let chdir = Spawn {
+            dir: Some(c"/nonexistent"),
+            failure_exit: 7,
+            ..exec
+        };
+        assert_eq!(run(&chdir), 7 << 8);
+        drop(writer);
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "Exec file does not existDirectory file does not exist");
+    }
+
+    #[test]
+    fn closed_stdout_is_closed_in_the_child() {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let spawn = Spawn {
+            argv: &[
+                c"/bin/sh",
+                c"-c",
+                c"echo lost 2>/dev/null; [ -e /proc/self/fd/1 ] && exit 1; exit 0",
+            ],
+            dir: None,
+            stdin: None,
+            stdout: Some(writer.as_fd()),
+            close_stdout: true,
+            failure_exit: 111,
+            on_failure: &|_, _| {},
+        };
+        assert_eq!(run(&spawn), 0);
+        drop(writer);
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "");
+    }
+}
