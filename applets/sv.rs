@@ -21,7 +21,8 @@ use std::time::Instant;
 use wait::{Target, Wait, Watcher};
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    guard_std_fds();
+    // A kept `supervise/ok` must never take the number of a closed stdout.
+    svbox::fsio::fill_std_fds();
     let start = Instant::now();
     let inv = match options::parse(&args) {
         Ok(inv) => inv,
@@ -89,21 +90,4 @@ fn run(
         start,
     };
     wait::run(sv, &mut targets, &mut watcher, &params)
-}
-
-/// With stdin, stdout or stderr closed, a descriptor sv opens (a kept `supervise/ok`) could
-/// take its number and receive report lines; /dev/null takes the slot instead.
-fn guard_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries the descriptor table.
-        if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } == -1 {
-            // The lowest free number is `fd`; nothing to do if even that fails.
-            let _ = rustix::fs::open(
-                "/dev/null",
-                rustix::fs::OFlags::RDWR,
-                rustix::fs::Mode::empty(),
-            )
-            .map(std::mem::forget);
-        }
-    }
 }

@@ -42,6 +42,22 @@ pub fn open_trunc<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
     )
 }
 
+/// Gives fds 0–2 a `/dev/null` if they are closed, so that no descriptor opened later (a
+/// lock, a FIFO, a kept `supervise/ok`) takes their number and receives diagnostics or
+/// children's output. Daemons and sv call it first thing.
+pub fn fill_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: only probed with F_GETFD; an invalid number yields EBADF.
+        let probe = rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) });
+        if probe == Err(Errno::BADF) {
+            if let Ok(null) = fs::open(c"/dev/null", OFlags::RDWR, Mode::empty()) {
+                // The lowest free number is `fd` itself: keep it open for good.
+                std::mem::forget(null);
+            }
+        }
+    }
+}
+
 /// Why an atomic replacement failed; each maps to one of runit's warnings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplaceError {

@@ -7,7 +7,7 @@ use super::diag::Diag;
 use super::files::{self, LOG, MAIN};
 use super::svc::{Kind, Service, Shared, Want};
 use nix::sys::signal::Signal;
-use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{self as fs, FileType, FlockOperation, Mode};
 use rustix::io::Errno;
 use std::ffi::{CStr, OsStr};
@@ -54,23 +54,8 @@ fn errno(e: Errno) -> Option<i32> {
     Some(e.raw_os_error())
 }
 
-/// Gives fds 0–2 a /dev/null if they are closed, so no later descriptor (a lock, a FIFO)
-/// takes their number and receives diagnostics or children's output.
-fn fill_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: only probed with F_GETFD; an invalid number yields EBADF.
-        let probe = rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) });
-        if probe == Err(Errno::BADF) {
-            if let Ok(null) = fs::open(c"/dev/null", fs::OFlags::RDWR, Mode::empty()) {
-                // The lowest free number is `fd` itself: keep it open for good.
-                std::mem::forget(null);
-            }
-        }
-    }
-}
-
 pub fn start(dir: &OsStr, diag: Diag) -> Result<Supervisor, Fatal> {
-    fill_std_fds();
+    svbox::fsio::fill_std_fds();
     let signals = SignalQueue::new(&[Signal::SIGCHLD, Signal::SIGTERM])
         .map_err(|e| diag.fatal(&[b"unable to create selfpipe"], Some(e as i32)))?;
     rustix::process::chdir(dir)
