@@ -160,8 +160,19 @@ impl Daemon {
     }
 
     /// The exit code if it has exited (None while running or when killed by a signal).
+    ///
+    /// The exited daemon is left a zombie (`WNOWAIT`): its pid, which is also its process
+    /// group's id, then cannot be reused before `drop` has killed the group and reaped it, so
+    /// the group kill can never hit another test's processes.
     pub fn try_exit(&mut self) -> Option<Option<i32>> {
-        self.child.try_wait().unwrap().map(|s| s.code())
+        use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+        let pid = nix::unistd::Pid::from_raw(self.pid());
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(pid), flags).unwrap() {
+            WaitStatus::Exited(_, code) => Some(Some(code)),
+            WaitStatus::Signaled(..) => Some(None),
+            _ => None,
+        }
     }
 
     /// Waits (with the deadline) for the daemon to exit and returns its exit code.
@@ -185,7 +196,8 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        // SAFETY: kill has no memory effects; the group is the one created at spawn.
+        // SAFETY: kill has no memory effects. The group is the one created at spawn, and its
+        // id cannot have been reused: the leader is not reaped before the next line.
         unsafe { nix::libc::kill(-self.pid(), nix::libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
