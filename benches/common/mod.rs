@@ -10,3 +10,12 @@ pub mod programs;
 pub mod stats;
 pub mod svc;
 pub mod watch;
+// runsvdir bench modules (unused by the sv/runsv bench, hence the allows).
+#[allow(dead_code)]
+pub mod scanbench;
+#[allow(dead_code)]
+pub mod svdir;
+#[allow(dead_code)]
+pub mod sweep;
+#[allow(dead_code)]
+pub mod treewatch;
