@@ -43,6 +43,15 @@ fn find(name: &OsStr) -> Option<&'static Applet> {
         .map(|i| &APPLETS[i])
 }
 
+/// Runs `applet`, named as such in `ps -o comm` and `pgrep` even when it was executed
+/// through another name (runsvdir starts runsv through `/proc/self/exe`).
+fn enter(applet: &Applet, args: Vec<OsString>) -> i32 {
+    if let Ok(name) = std::ffi::CString::new(applet.name) {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+    (applet.main)(args)
+}
+
 /// Runs the applet `args[0]` names, or the front end; returns the exit code.
 pub fn run(mut args: Vec<OsString>) -> i32 {
     let argv0 = args
@@ -51,7 +60,7 @@ pub fn run(mut args: Vec<OsString>) -> i32 {
         .unwrap_or_else(|| OsString::from(FRONT_END));
     let name = basename(&argv0).to_os_string();
     if let Some(applet) = find(&name) {
-        return (applet.main)(args);
+        return enter(applet, args);
     }
     if name.as_bytes().starts_with(FRONT_END.as_bytes()) {
         if args.len() < 2 {
@@ -61,7 +70,7 @@ pub fn run(mut args: Vec<OsString>) -> i32 {
         if !args[1].as_bytes().starts_with(b"-") {
             args.remove(0);
             return match find(&args[0]) {
-                Some(applet) => (applet.main)(args),
+                Some(applet) => enter(applet, args),
                 None => not_found(&args[0]),
             };
         }

@@ -134,17 +134,9 @@ mod tests {
     #[test]
     fn wait_statuses_use_the_traditional_encoding() {
         let start = |script: &'static std::ffi::CStr| {
-            Spawn {
-                argv: &[c"/bin/sh", c"-c", script],
-                dir: None,
-                stdin: None,
-                stdout: None,
-                close_stdout: false,
-                failure_exit: 111,
-                on_failure: &|_, _| {},
-            }
-            .start()
-            .unwrap()
+            Spawn::new(&[c"/bin/sh", c"-c", script], &|_, _| {})
+                .start()
+                .unwrap()
         };
         assert_eq!(wait_for(start(c"exit 3")).unwrap(), 3 << 8);
         assert_eq!(wait_for(start(c"kill -TERM $$")).unwrap(), 15);

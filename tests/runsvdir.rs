@@ -278,7 +278,7 @@ fn starts_runsv_per_service_named_in_ps_and_skips_dot_names() {
     let parent = s.pid();
     let pa = wait_runsv(parent, "a");
     wait_runsv(parent, "b");
-    // comm is runsv too (the PATH runsv is our binary), so pgrep/killall work.
+    // comm is runsv too (the front end names the process), so pgrep/killall work.
     assert_eq!(text(Path::new(&format!("/proc/{pa}/comm"))), "runsv\n");
     assert!(runsvs(parent, ".hidden").is_empty());
     assert!(!hidden.join("supervise").exists());
@@ -795,7 +795,8 @@ fn run_not_executable_leaves_runsvdir_unaffected() {
 
 #[test]
 fn runsv_started_through_proc_self_exe_without_path() {
-    // No runsv in PATH: runsvdir runs itself as runsv through /proc/self/exe.
+    // No runsv in PATH: runsvdir runs itself as runsv through /proc/self/exe, and the
+    // process is still called runsv, not exe.
     let mut s = Scan::new();
     let a = s.service("a", "exec sleep 1000");
     s.start_with(&[os("scan")], |c| {
@@ -803,7 +804,7 @@ fn runsv_started_through_proc_self_exe_without_path() {
     });
     wait_until("supervised", || supervised(&a));
     let r = wait_runsv(s.pid(), "a");
-    assert_eq!(text(Path::new(&format!("/proc/{r}/comm"))), "exe\n");
+    assert_eq!(text(Path::new(&format!("/proc/{r}/comm"))), "runsv\n");
 }
 
 /// Runs the command as nobody with RLIMIT_NPROC at `limit` (lowering needs no privilege).

@@ -80,22 +80,13 @@ pub fn start(s: &mut Service, sh: &mut Shared, explicit: bool) {
     };
     let spawn = match kind {
         Kind::Main => Spawn {
-            argv: if finishing { &argv_finish } else { &argv_run },
-            dir: None,
-            stdin: None,
             stdout: sh.log_writer(),
-            close_stdout: false,
-            failure_exit: 111,
-            on_failure: &report,
+            ..Spawn::new(if finishing { &argv_finish } else { &argv_run }, &report)
         },
         Kind::Log => Spawn {
-            argv: &argv_run,
             dir: Some(c"./log"),
             stdin: sh.log_reader(),
-            stdout: None,
-            close_stdout: false,
-            failure_exit: 111,
-            on_failure: &report,
+            ..Spawn::new(&argv_run, &report)
         },
     };
     let pid = match spawn.start() {

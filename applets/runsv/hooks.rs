@@ -37,14 +37,10 @@ pub fn run(kind: Kind, byte: u8, sh: &Shared) -> bool {
             sh.diag.fatal(&[b"unable to run control/?"], Some(errno));
         }
     };
+    let argv = [path];
     let spawn = Spawn {
-        argv: &[path],
-        dir: None,
-        stdin: None,
         stdout: sh.log_writer(),
-        close_stdout: false,
-        failure_exit: 111,
-        on_failure: &report,
+        ..Spawn::new(&argv, &report)
     };
     let pid = match spawn.start() {
         Ok(pid) => pid,

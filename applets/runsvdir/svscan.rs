@@ -6,7 +6,7 @@
 use super::clock::{Mono, SECOND};
 use super::launch::Launcher;
 use super::out::Out;
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::pipe::PipeFlags;
 use std::ffi::{CString, OsStr};
@@ -79,7 +79,7 @@ impl Svscan {
         let Some(read) = self.read.as_ref() else {
             return;
         };
-        match launcher.logger(&self.dir, read.as_raw_fd(), self.console.as_raw_fd()) {
+        match launcher.logger(&self.dir, read.as_fd(), self.console.as_fd()) {
             Ok(pid) => {
                 self.pid = pid;
                 self.started = now;

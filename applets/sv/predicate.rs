@@ -35,14 +35,11 @@ pub fn check_script(name: &[u8]) -> bool {
     let report = |_stage: svbox::spawn::Stage, errno: i32| {
         stderr_warning("unable to run ", name, "/check", errno)
     };
+    // An exec failure counts as a pass (exit 0), as in runit.
     let spawn = Spawn {
-        argv: &[c"./check"],
-        dir: None,
-        stdin: None,
-        stdout: None,
         close_stdout: true,
         failure_exit: 0,
-        on_failure: &report,
+        ..Spawn::new(&[c"./check"], &report)
     };
     let pid = match spawn.start() {
         Ok(pid) => pid,
