@@ -624,6 +624,23 @@ fn container_shutdown_kills_what_does_not_stop_in_time() {
 }
 
 #[test]
+fn container_shutdown_without_new_sessions_kills_services_too() {
+    // Without -P the service shares runsvdir's process group; at the deadline runsvdir
+    // kills everything below itself, the stubborn service and its children included.
+    let mut s = Scan::new();
+    let stubborn = s.service("stubborn", "trap '' TERM; while :; do sleep 0.05; done");
+    s.start_with(&[os("-I"), os("scan")], |c| {
+        c.env("SVBOX_SHUTDOWN_TIMEOUT", "1");
+    });
+    let parent = s.pid();
+    let svc = wait_running(&stubborn);
+    let r = wait_runsv(parent, "stubborn");
+    s.d().signal(nix::libc::SIGTERM);
+    assert_eq!(s.d().wait_exit(), Some(0));
+    wait_until("runsv and service killed", || !alive(r) && !alive(svc));
+}
+
+#[test]
 fn messages_match_runit() {
     if !peers::available() {
         return;
@@ -960,4 +977,47 @@ fn five_thousand_services() {
     // Shut the fleet down through runsvdir itself.
     s.d().signal(nix::libc::SIGHUP);
     assert_eq!(s.d().wait_exit(), Some(111));
+}
+
+#[test]
+fn stat_fallback_without_inotify() {
+    // In a user namespace whose inotify instance limit is 0, inotify_init fails with EMFILE:
+    // runsvdir must fall back to runit's stat-based scanning and still see changes.
+    let mut s = Scan::new();
+    let first = s.service("first", "exec sleep 1000");
+    let runsvdir = applet("runsvdir");
+    let d = Daemon::start_with(
+        Path::new("unshare"),
+        &[
+            os("-U"),
+            os("-r"),
+            os("sh"),
+            os("-c"),
+            os("echo 0 > /proc/sys/user/max_inotify_instances && exec \"$0\" scan"),
+            runsvdir.as_os_str(),
+        ],
+        s.tree.path(),
+        |cmd| {
+            cmd.env("PATH", path_with_applets());
+        },
+    );
+    let parent = d.pid();
+    s.d = Some(d);
+    wait_running(&first);
+    let fds: Vec<String> = fs::read_dir(format!("/proc/{parent}/fd"))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .map(|l| l.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !fds.iter().any(|l| l.contains("inotify")),
+        "inotify should be unavailable: {fds:?}"
+    );
+    let target = s.tree.service("sv/late", "exec sleep 1000");
+    symlink(&target, s.scan().join("late")).unwrap();
+    wait_running(&target);
+    let late = wait_runsv(parent, "late");
+    fs::remove_file(s.scan().join("late")).unwrap();
+    wait_until("removed service's runsv gone", || !alive(late));
+    assert!(s.d().stderr().is_empty(), "{}", s.d().stderr());
 }

@@ -66,6 +66,13 @@ impl Daemon {
                 }
                 svbox::signals::send(pid, Signal::SIGKILL);
             }
+            // Without -P services share runsvdir's group, and orphans of double-forking
+            // services were reparented here (PID 1 or subreaper): everything below this
+            // process but the .svscan logger, which still has to drain, goes.
+            let logger = self.svscan.as_ref().map_or(0, |s| s.pid);
+            for pid in descendants(rustix::process::getpid().as_raw_nonzero().get(), logger) {
+                svbox::signals::send(pid, Signal::SIGKILL);
+            }
             stop.phase = Phase::Logger;
             stop.until = now.plus(phase_time());
             if let Some(s) = self.svscan.as_mut() {
@@ -89,8 +96,86 @@ impl Daemon {
             if !self.pid1 {
                 return Some(stop.code);
             }
+            // Process 1 stays; nothing else in its namespace should.
+            let _ = nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
             stop.phase = Phase::Parked;
         }
         None
+    }
+}
+
+/// The processes below `root` in the process tree, from `/proc`, leaving out the subtree of
+/// `spare` (0: none). Runs once, at the shutdown deadline, so it may allocate.
+fn descendants(root: i32, spare: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(i32, i32)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold anything, so split at the last ')'.
+            let ppid = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && pid != spare && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::descendants;
+    use std::process::Command;
+
+    fn child_of(parent: i32) -> Option<i32> {
+        let all = descendants(parent, 0);
+        all.first().copied()
+    }
+
+    #[test]
+    fn finds_children_and_grandchildren_but_not_the_spared_subtree() {
+        let me = std::process::id() as i32;
+        let start = || {
+            Command::new("/bin/sh")
+                .args(["-c", "sleep 30 & wait"])
+                .spawn()
+                .unwrap()
+        };
+        let (mut kept, mut spared) = (start(), start());
+        let (k, sp) = (kept.id() as i32, spared.id() as i32);
+        let mut grandchildren = (None, None);
+        for _ in 0..2000 {
+            grandchildren = (child_of(k), child_of(sp));
+            if grandchildren.0.is_some() && grandchildren.1.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let found = descendants(me, sp);
+        for pid in [grandchildren.0, grandchildren.1].into_iter().flatten() {
+            svbox::signals::send(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = (kept.wait(), spared.wait());
+        let (Some(gk), Some(gs)) = grandchildren else {
+            panic!("the shells did not start their sleeps");
+        };
+        assert!(found.contains(&k) && found.contains(&gk), "{found:?}");
+        assert!(!found.contains(&sp) && !found.contains(&gs), "{found:?}");
     }
 }
