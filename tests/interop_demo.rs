@@ -1,6 +1,6 @@
-//! The README's first command: `var_service/demo/start` brings up the demo tree with our
-//! runsv (one per service, with loggers), `sv` can inspect and drive it, and
-//! `var_service/demo/stop` takes it down again and removes it.
+//! The README's first command: `var_service/demo/start` brings up the demo tree under our
+//! runsvdir (a runsv and a logger per service), `sv` can inspect and drive it, and
+//! `var_service/demo/stop` takes it down again in order and removes it.
 mod common;
 use common::*;
 
@@ -19,7 +19,8 @@ fn demo_starts_is_inspectable_and_stops() {
     let t = Tree::new();
     let out = t.join("start.out");
     let stdout = fs::File::create(&out).unwrap();
-    // The runsvs stay in this process group, so they die with the Daemon if the test fails.
+    // runsvdir and its runsvs stay in this process group: they die with the Daemon if the
+    // test fails.
     let mut start = Daemon::start_with(
         Path::new("/bin/sh"),
         &[demo_script("start").as_os_str()],
