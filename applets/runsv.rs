@@ -7,8 +7,7 @@
 mod act;
 #[path = "runsv/child.rs"]
 mod child;
-#[path = "runsv/clock.rs"]
-mod clock;
+use svbox::mono as clock;
 #[path = "runsv/diag.rs"]
 mod diag;
 #[path = "runsv/files.rs"]

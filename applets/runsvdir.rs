@@ -6,8 +6,7 @@
 
 #[path = "runsvdir/args.rs"]
 mod args;
-#[path = "runsvdir/clock.rs"]
-mod clock;
+use svbox::mono as clock;
 #[path = "runsvdir/daemon.rs"]
 mod daemon;
 #[path = "runsvdir/launch.rs"]

@@ -4,6 +4,7 @@
 pub mod errstr;
 pub mod fsio;
 pub mod getopt;
+pub mod mono;
 pub mod msg;
 pub mod signals;
 pub mod spawn;
