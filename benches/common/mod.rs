@@ -19,3 +19,12 @@ pub mod svdir;
 pub mod sweep;
 #[allow(dead_code)]
 pub mod treewatch;
+// svlogd bench modules (unused by the other benches).
+#[allow(dead_code)]
+pub mod logcheck;
+#[allow(dead_code)]
+pub mod loggen;
+#[allow(dead_code)]
+pub mod logrun;
+#[allow(dead_code)]
+pub mod logtable;
