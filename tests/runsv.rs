@@ -996,14 +996,6 @@ fn broken_stderr_pipe_does_not_kill_runsv() {
 // ---------------------------------------------------------------------------------------
 // resource behaviour
 
-fn ctxt_switches(pid: i32) -> u64 {
-    text(Path::new(&format!("/proc/{pid}/status")))
-        .lines()
-        .filter(|l| l.contains("ctxt_switches"))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[test]
 fn idle_runsv_makes_no_system_calls() {
     let t = Tree::new();
@@ -1013,16 +1005,7 @@ fn idle_runsv_makes_no_system_calls() {
     let d = start(&sv);
     wait_running(&sv);
     wait_running(&sv.join("log"));
-    // Settled once two readings 100 ms apart agree.
-    let mut last = ctxt_switches(d.pid());
-    wait_until("runsv settles", || {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = ctxt_switches(d.pid());
-        std::mem::replace(&mut last, now) == now
-    });
-    let before = ctxt_switches(d.pid());
-    std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(ctxt_switches(d.pid()), before, "idle runsv woke up");
+    assert_idle(d.pid(), "runsv");
 }
 
 /// Runs our runsv under memcheck for `cycles` control cycles (every fifth one a full

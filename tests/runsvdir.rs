@@ -424,18 +424,7 @@ fn idle_runsvdir_makes_no_system_calls() {
     let a = s.service("a", "exec sleep 1000");
     s.start(&[os("scan")]);
     wait_running(&a);
-    let pid = s.pid();
-    let switches = || {
-        let st = text(Path::new(&format!("/proc/{pid}/status")));
-        st.lines()
-            .filter(|l| l.contains("ctxt_switches"))
-            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
-            .sum::<u64>()
-    };
-    std::thread::sleep(Duration::from_millis(200));
-    let before = switches();
-    std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(switches(), before, "runsvdir woke up while idle");
+    assert_idle(s.pid(), "runsvdir");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -768,3 +768,16 @@ fn full_disk_deletes_old_files_down_to_big_n() {
     drop(input);
     assert_eq!(d.wait_exit(), Some(0));
 }
+
+#[test]
+fn idle_svlogd_makes_no_system_calls() {
+    let t = Tree::new();
+    mkdirs(&t, &["log"]);
+    let (d, mut stdin) = start_logger(&t, &["-tt", "log"]);
+    stdin.write_all(b"one line\n").unwrap();
+    wait_until("line written", || {
+        read(&t.join("log/current")).contains("one line")
+    });
+    assert_idle(d.pid(), "svlogd");
+    drop(stdin);
+}

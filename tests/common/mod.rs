@@ -445,3 +445,27 @@ pub fn assert_same_outcome(step: &str, (pa, a): (&Path, &Outcome), (pb, b): (&Pa
         pb.display()
     );
 }
+
+/// Voluntary plus involuntary context switches of `pid` so far: unchanged over an interval
+/// means the process made no blocking system call and was not woken.
+pub fn context_switches(pid: i32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("ctxt_switches"))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Waits until `pid` has settled into an idle wait, then asserts it stays asleep for 1.2 s.
+pub fn assert_idle(pid: i32, what: &str) {
+    let mut last = context_switches(pid);
+    wait_until(&format!("{what} settles"), || {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = context_switches(pid);
+        std::mem::replace(&mut last, now) == now
+    });
+    let before = context_switches(pid);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(context_switches(pid), before, "idle {what} woke up");
+}
