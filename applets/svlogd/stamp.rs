@@ -82,6 +82,9 @@ pub fn append(out: &mut Vec<u8>, format: Format, now: &Tai64n) {
 /// `localtime_r` (TZ, /etc/localtime). The TAI64N stamp is never shifted.
 pub fn local(now: &Tai64n) -> Tai64n {
     let secs = now.unix_secs();
+    // The alias is deprecated on musl only (it became 64-bit there in 1.2.0); it is the
+    // type localtime_r takes on every libc.
+    #[allow(deprecated)]
     let t = secs as nix::libc::time_t;
     // SAFETY: tm is plain integers and a pointer that localtime_r sets; t and tm are valid.
     let mut tm: nix::libc::tm = unsafe { std::mem::zeroed() };
