@@ -7,6 +7,8 @@
 mod config;
 #[path = "svlogd/daemon.rs"]
 mod daemon;
+#[path = "svlogd/input.rs"]
+mod input;
 #[path = "svlogd/line.rs"]
 mod line;
 #[path = "svlogd/logdir.rs"]

@@ -1,8 +1,10 @@
 //! The svlogd main loop: stdin, the signalfd and deadlines in one `poll`. Input is read in
 //! big batches with one clock reading each, split with `memchr`, and each directory's share
 //! of a batch goes out in one `write`. A directory that cannot take data stops the reading
-//! (back-pressure) until a retry or the processor's exit lets it go on.
+//! (back-pressure) until a retry or the processor's exit lets it go on. Input leaves
+//! stdin only once its lines are written (`input`), so a crash loses none of it.
 
+use super::input::{Got, Input};
 use super::line::{copy_form, Filter};
 use super::logdir::{LogDir, Stall};
 use super::options::Options;
@@ -11,7 +13,6 @@ use super::report;
 use super::stamp::{self, Format};
 use nix::sys::signal::Signal;
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::io::Errno;
 use svbox::mono::{Mono, SECOND};
 use svbox::signals::{self, SignalQueue};
 use svbox::tai::Tai64n;
@@ -29,6 +30,7 @@ pub struct Daemon {
     filter: Filter,
     dirs: Vec<LogDir>,
     signals: SignalQueue,
+    input: Input,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -83,6 +85,7 @@ impl Daemon {
             opts,
             dirs,
             signals,
+            input: Input::new(cap),
             buf: vec![0; cap],
             start: 0,
             end: 0,
@@ -235,11 +238,31 @@ impl Daemon {
             if !d.pending.is_empty() {
                 d.flush()?;
             }
+        }
+        // Before the slow rotation (fsync): a crash there must not write these lines twice.
+        self.written();
+        for d in self.dirs.iter_mut() {
             if d.rotate_due {
                 d.rotate()?;
             }
         }
+        let ending = self.eof || self.term;
+        let back = self.input.commit(self.end - self.start, ending);
+        if back > 0 {
+            // Those bytes come again from stdin, with the rest of their line.
+            self.end -= back;
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
         Ok(())
+    }
+
+    /// After writes that left nothing pending: what was processed may leave stdin.
+    fn written(&mut self) {
+        if self.dirs.iter().all(|d| d.pending.is_empty()) {
+            self.input.written(self.end - self.start);
+        }
     }
 
     fn lines(&mut self, buf: &[u8], last: bool) -> Result<(), Stall> {
@@ -262,10 +285,15 @@ impl Daemon {
             };
             self.segment(seg, complete)?;
             self.start += used;
+            let mut flushed = false;
             for d in self.dirs.iter_mut() {
                 if d.pending.len() >= FLUSH_AT {
                     d.flush()?;
+                    flushed = true;
                 }
+            }
+            if flushed {
+                self.written();
             }
         }
         if self.start == self.end {
@@ -296,12 +324,25 @@ impl Daemon {
         for d in self.dirs.iter() {
             self.sel.push(select(&d.cfg.instructions, &self.window));
         }
-        // Rotations first, so a failing one leaves this line wholly unprocessed.
+        // Rotations first, so a failing one leaves this line wholly unprocessed; and
+        // everything before it written, so a stall there holds back no written input.
+        let extra = self.stamp.len() + seg.len() + 1;
+        let sel = &self.sel;
+        if self
+            .dirs
+            .iter()
+            .zip(sel)
+            .any(|(d, s)| rotation_due(d, s.0, extra))
+        {
+            for d in self.dirs.iter_mut() {
+                if !d.pending.is_empty() {
+                    d.flush()?;
+                }
+            }
+            self.written();
+        }
         for (d, &(log, _)) in self.dirs.iter_mut().zip(self.sel.iter()) {
-            let need = (self.stamp.len() + d.cfg.prefix.len() + seg.len() + 1) as u64;
-            let to_file = log && !d.cfg.udp_only;
-            let size = d.cfg.size;
-            if d.rotate_due || to_file && size > 0 && d.fill() > 0 && d.fill() + need > size {
+            if rotation_due(d, log, extra) {
                 d.rotate()?;
             }
         }
@@ -402,29 +443,24 @@ impl Daemon {
     }
 
     fn read_input(&mut self) {
-        let stdin = rustix::stdio::stdin();
-        loop {
-            match rustix::io::read(stdin, &mut self.buf[self.end..]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => {
-                    self.end += n;
-                    self.stamp.clear();
-                    if self.format != Format::None {
-                        let mut now = Tai64n::now();
-                        if self.opts.local && self.format != Format::Tai {
-                            now = stamp::local(&now);
-                        }
-                        stamp::append(&mut self.stamp, self.format, &now);
+        match self.input.read(&mut self.buf[self.end..]) {
+            Got::Eof => self.eof = true,
+            Got::Bytes(n) => {
+                self.end += n;
+                self.stamp.clear();
+                if self.format != Format::None {
+                    let mut now = Tai64n::now();
+                    if self.opts.local && self.format != Format::Tai {
+                        now = stamp::local(&now);
                     }
-                }
-                Err(Errno::INTR) => continue,
-                Err(Errno::AGAIN) => {}
-                Err(e) => {
-                    report::warn(&[b"unable to read standard input"], Some(e.raw_os_error()));
-                    self.eof = true;
+                    stamp::append(&mut self.stamp, self.format, &now);
                 }
             }
-            return;
+            Got::Nothing => {}
+            Got::Failed(e) => {
+                report::warn(&[b"unable to read standard input"], Some(e.raw_os_error()));
+                self.eof = true;
+            }
         }
     }
 
@@ -478,6 +514,14 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// Before a line of `extra` bytes plus the prefix: whether `d` must rotate first.
+fn rotation_due(d: &LogDir, log: bool, extra: usize) -> bool {
+    let need = (extra + d.cfg.prefix.len()) as u64;
+    let to_file = log && !d.cfg.udp_only;
+    let size = d.cfg.size;
+    d.rotate_due || to_file && size > 0 && d.fill() > 0 && d.fill() + need > size
 }
 
 /// After a complete line: rotate once `current` is within LEN bytes of `s` (or at `s`
