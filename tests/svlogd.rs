@@ -47,17 +47,6 @@ fn read(p: &Path) -> String {
     String::from_utf8_lossy(&fs::read(p).unwrap_or_default()).into_owned()
 }
 
-/// Names of the rotated files (`@…`) in `dir`, sorted.
-fn rotated(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('@'))
-        .collect();
-    v.sort();
-    v
-}
-
 /// All logged text of `dir`: rotated files in order, then `current`.
 fn all_text(dir: &Path) -> String {
     let mut s = String::new();

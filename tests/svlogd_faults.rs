@@ -26,17 +26,6 @@ fn numbered(i: usize) -> String {
     format!("line {i:06} of the fault suite\n")
 }
 
-/// Names of the rotated files (`@…`) in `dir`, in name (= time) order.
-fn rotated(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('@'))
-        .collect();
-    v.sort();
-    v
-}
-
 /// Every file of `dir` in order (rotated ones, then `current`) with its bytes.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = rotated(dir)

@@ -469,3 +469,14 @@ pub fn assert_idle(pid: i32, what: &str) {
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(context_switches(pid), before, "idle {what} woke up");
 }
+
+/// Names of svlogd's rotated files (`@…`) in `dir`, in name (= time) order.
+pub fn rotated(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('@'))
+        .collect();
+    v.sort();
+    v
+}
