@@ -72,7 +72,7 @@ impl Daemon {
         let dirs: Vec<LogDir> = opts
             .dirs
             .iter()
-            .filter_map(|d| LogDir::open(d, opts.verbose, now))
+            .filter_map(|d| LogDir::open(d, opts.verbose, opts.buflen, now))
             .collect();
         if dirs.is_empty() {
             report::say("fatal: ", &[b"no functional log directories."], None);
@@ -213,7 +213,7 @@ impl Daemon {
             .opts
             .dirs
             .iter()
-            .filter_map(|d| LogDir::open(d, self.opts.verbose, now))
+            .filter_map(|d| LogDir::open(d, self.opts.verbose, self.opts.buflen, now))
             .collect();
         if dirs.is_empty() {
             report::say("fatal: ", &[b"no functional log directories."], None);

@@ -82,6 +82,36 @@ fn read_all(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
     }
 }
 
+/// Cuts a line torn by a `kill -9` off the end of an unfinished `current` (the kernel
+/// stops a file write at a page boundary for a fatal signal). Such a line's input was
+/// never taken out of stdin, so the next logger writes it whole. An unterminated tail of
+/// `buflen` bytes or more is kept: it can be the head of a long line whose input is gone.
+/// Returns the size left.
+fn trim_torn_line(dir: &OwnedFd, size: u64, buflen: usize) -> Result<u64, Errno> {
+    let fd = open_dir_file(dir, "current", OFlags::RDWR, 0)?;
+    let want = usize::try_from(size).unwrap_or(usize::MAX).min(buflen);
+    let from = size - want as u64;
+    let mut tail = vec![0u8; want];
+    let mut got = 0;
+    while got < want {
+        match rustix::io::pread(&fd, &mut tail[got..], from + got as u64) {
+            Ok(0) => return Ok(size),
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let keep = match memchr::memrchr(b'\n', &tail) {
+        Some(i) => from + i as u64 + 1,
+        None if from == 0 => 0,
+        None => return Ok(size),
+    };
+    if keep < size {
+        fs::ftruncate(&fd, keep)?;
+    }
+    Ok(keep)
+}
+
 /// A fresh `@<tai64n>.X` name that does not exist in `dir`.
 fn fresh_name(dir: &OwnedFd, suffix: u8) -> [u8; 27] {
     loop {
@@ -100,7 +130,8 @@ fn fresh_name(dir: &OwnedFd, suffix: u8) -> [u8; 27] {
 
 impl LogDir {
     /// Opens `name` as §5.2 says, printing runit's warnings; `None` if it is disabled.
-    pub fn open(name: &OsStr, verbose: bool, now: Mono) -> Option<LogDir> {
+    /// `buflen` is the input buffer's size (see `trim_torn_line`).
+    pub fn open(name: &OsStr, verbose: bool, buflen: usize, now: Mono) -> Option<LogDir> {
         let d = name.as_bytes();
         let dir = match fs::openat(CWD, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(fd) => fd,
@@ -173,12 +204,19 @@ impl LogDir {
         };
         match fs::statat(&ld.dir, "current", AtFlags::empty()) {
             Ok(st) if st.st_size > 0 && st.st_mode & 0o100 == 0 => {
-                let to = fresh_name(&ld.dir, b'u');
-                if let Err(e) = fs::renameat(&ld.dir, "current", &ld.dir, &to[..]) {
-                    report::warn(&[b"unable to rename current: ", d], Some(e.raw_os_error()));
-                    return None;
+                let size = trim_torn_line(&ld.dir, st.st_size as u64, buflen).unwrap_or_else(|e| {
+                    report::warn(&[b"unable to trim current: ", d], Some(e.raw_os_error()));
+                    st.st_size as u64
+                });
+                // Only a torn line: the emptied file stays `current`.
+                if size > 0 {
+                    let to = fresh_name(&ld.dir, b'u');
+                    if let Err(e) = fs::renameat(&ld.dir, "current", &ld.dir, &to[..]) {
+                        report::warn(&[b"unable to rename current: ", d], Some(e.raw_os_error()));
+                        return None;
+                    }
+                    ld.remove_oldest();
                 }
-                ld.remove_oldest();
                 if verbose {
                     report::info(&[b"new: ", d, b"/current"]);
                 }
