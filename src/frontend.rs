@@ -43,6 +43,15 @@ fn find(name: &OsStr) -> Option<&'static Applet> {
         .map(|i| &APPLETS[i])
 }
 
+/// runit's chpst drops one leading `d` from the name it is called by (`dsetlock` acts as
+/// setlock), so `dNAME` runs NAME when NAME is chpst or one of its aliases.
+fn find_d_name(name: &OsStr) -> Option<&'static Applet> {
+    let rest = name.as_bytes().strip_prefix(b"d")?;
+    let applet = find(OsStr::from_bytes(rest))?;
+    let chpst = find(OsStr::new("chpst"))?;
+    (applet.main as usize == chpst.main as usize).then_some(applet)
+}
+
 /// Runs `applet`, named as such in `ps -o comm` and `pgrep` even when it was executed
 /// through another name (runsvdir starts runsv through `/proc/self/exe`).
 fn enter(applet: &Applet, args: Vec<OsString>) -> i32 {
@@ -59,7 +68,7 @@ pub fn run(mut args: Vec<OsString>) -> i32 {
         .cloned()
         .unwrap_or_else(|| OsString::from(FRONT_END));
     let name = basename(&argv0).to_os_string();
-    if let Some(applet) = find(&name) {
+    if let Some(applet) = find(&name).or_else(|| find_d_name(&name)) {
         return enter(applet, args);
     }
     if name.as_bytes().starts_with(FRONT_END.as_bytes()) {

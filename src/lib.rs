@@ -1,11 +1,13 @@
 //! The shared core of svbox: every mechanism more than one applet needs lives here once.
 //! Applets (in `applets/`) stay thin and build on these modules.
 
+pub mod accounts;
 pub mod errstr;
 pub mod fsio;
 pub mod getopt;
 pub mod mono;
 pub mod msg;
+pub mod pathexec;
 pub mod signals;
 pub mod spawn;
 pub mod status;

@@ -31,7 +31,19 @@ pub fn bindir() -> &'static Path {
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("applets-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        for name in ["runsv", "sv", "runsvdir", "svlogd", "chpst"] {
+        for name in [
+            "runsv",
+            "sv",
+            "runsvdir",
+            "svlogd",
+            "chpst",
+            "envdir",
+            "envuidgid",
+            "pgrphack",
+            "setuidgid",
+            "setlock",
+            "softlimit",
+        ] {
             std::os::unix::fs::symlink(svbox(), dir.join(name)).unwrap();
         }
         dir
@@ -479,4 +491,39 @@ pub fn rotated(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+// ---- Added for the chpst tests (tests/chpst.rs, tests/interop_chpst.rs). ----
+
+/// True with `SVBOX_TEST_CHPST=runit`: the chpst tests then drive runit 2.1.2's chpst (to
+/// check their expectations against the reference) and skip what only svbox has.
+pub fn chpst_is_runit() -> bool {
+    std::env::var("SVBOX_TEST_CHPST").as_deref() == Ok("runit")
+}
+
+/// A symbolic link named `name` to `target`, in a per-process directory keyed by `set`.
+/// chpst picks its mode by the name it is called with, so each name needs its own link.
+pub fn named_link(set: &str, target: &Path, name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("names-{set}-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(name);
+    match std::os::unix::fs::symlink(target, &link) {
+        Ok(()) => {}
+        // Another test thread made the same link first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => panic!("cannot link {}: {e}", link.display()),
+    }
+    link
+}
+
+/// The chpst the tests drive, called as `name` (`chpst`, an emulation name such as `envdir`
+/// or `setlock`, or any other name): ours, or runit's with `SVBOX_TEST_CHPST=runit` — the
+/// same binary behind a link of that name, as runit itself selects the emulation by name.
+pub fn chpst_program(name: &str) -> PathBuf {
+    if chpst_is_runit() {
+        named_link("runit", &peers::runit("chpst"), name)
+    } else {
+        named_link("svbox", &svbox(), name)
+    }
 }

@@ -1,0 +1,306 @@
+//! User and group lookups read straight from `/etc/passwd` and `/etc/group`, without NSS (a
+//! static binary has none). Paths are opened at call time, so after a `chroot` the new
+//! root's files answer. Lines are parsed as glibc's `files` backend does: leading blanks,
+//! empty lines and `#` comments are skipped; so are malformed lines, ids that do not fit
+//! 32 bits, and `+`/`-` NIS compat lines. Names are bytes; the first match wins.
+
+use rustix::io::Errno;
+use rustix::path::Arg;
+
+/// The password file consulted by the lookups without `_in`.
+pub const PASSWD: &str = "/etc/passwd";
+/// The group file consulted by the lookups without `_in`.
+pub const GROUP: &str = "/etc/group";
+
+/// One entry of the password file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passwd {
+    pub name: Vec<u8>,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: Vec<u8>,
+    pub shell: Vec<u8>,
+}
+
+/// One entry of the group file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: Vec<u8>,
+    pub gid: u32,
+    pub members: Vec<Vec<u8>>,
+}
+
+/// The password entry called `name`.
+pub fn user_by_name(name: &[u8]) -> Result<Option<Passwd>, Errno> {
+    user_by_name_in(PASSWD, name)
+}
+
+/// The first password entry with user id `uid`.
+pub fn user_by_uid(uid: u32) -> Result<Option<Passwd>, Errno> {
+    user_by_uid_in(PASSWD, uid)
+}
+
+/// The group called `name`.
+pub fn group_by_name(name: &[u8]) -> Result<Option<Group>, Errno> {
+    group_by_name_in(GROUP, name)
+}
+
+/// The ids of every group that lists `user` as a member, in file order.
+pub fn groups_of(user: &[u8]) -> Result<Vec<u32>, Errno> {
+    groups_of_in(GROUP, user)
+}
+
+pub fn user_by_name_in<P: Arg>(path: P, name: &[u8]) -> Result<Option<Passwd>, Errno> {
+    let text = read_all(path)?;
+    let found = lines(&text)
+        .filter_map(parse_passwd)
+        .find(|p| p.name == name);
+    Ok(found)
+}
+
+pub fn user_by_uid_in<P: Arg>(path: P, uid: u32) -> Result<Option<Passwd>, Errno> {
+    let text = read_all(path)?;
+    let found = lines(&text).filter_map(parse_passwd).find(|p| p.uid == uid);
+    Ok(found)
+}
+
+pub fn group_by_name_in<P: Arg>(path: P, name: &[u8]) -> Result<Option<Group>, Errno> {
+    let text = read_all(path)?;
+    let found = lines(&text)
+        .filter_map(parse_group)
+        .find(|g| g.name == name);
+    Ok(found)
+}
+
+pub fn groups_of_in<P: Arg>(path: P, user: &[u8]) -> Result<Vec<u32>, Errno> {
+    let text = read_all(path)?;
+    let gids = lines(&text)
+        .filter_map(parse_group)
+        .filter(|g| g.members.iter().any(|m| m == user))
+        .map(|g| g.gid)
+        .collect();
+    Ok(gids)
+}
+
+/// Reads the whole file (account files are small; a huge one costs memory, not correctness).
+fn read_all<P: Arg>(path: P) -> Result<Vec<u8>, Errno> {
+    let fd = crate::fsio::open_read(path)?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match rustix::io::read(&fd, &mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The lines worth parsing: leading blanks removed, empty and `#` lines skipped.
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n')
+        .map(|l| {
+            let start = l.iter().position(|b| !b.is_ascii_whitespace());
+            &l[start.unwrap_or(l.len())..]
+        })
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+}
+
+/// A decimal id: digits only, at least one, fitting 32 bits.
+fn parse_id(field: &[u8]) -> Option<u32> {
+    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    field.iter().try_fold(0u32, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
+}
+
+fn is_compat(name: &[u8]) -> bool {
+    matches!(name.first(), Some(b'+') | Some(b'-'))
+}
+
+/// `name:passwd:uid:gid[:gecos[:home[:shell]]]`; the shell is the rest of the line.
+fn parse_passwd(line: &[u8]) -> Option<Passwd> {
+    let mut fields = line.splitn(7, |&b| b == b':');
+    let name = fields.next()?;
+    let _passwd = fields.next()?;
+    let uid = parse_id(fields.next()?)?;
+    let gid = parse_id(fields.next()?)?;
+    let _gecos = fields.next();
+    let home = fields.next().unwrap_or_default();
+    let shell = fields.next().unwrap_or_default();
+    if name.is_empty() || is_compat(name) {
+        return None;
+    }
+    Some(Passwd {
+        name: name.to_vec(),
+        uid,
+        gid,
+        home: home.to_vec(),
+        shell: shell.to_vec(),
+    })
+}
+
+/// `name:passwd:gid[:member,member…]`; members lose leading blanks, empty ones are dropped.
+fn parse_group(line: &[u8]) -> Option<Group> {
+    let mut fields = line.splitn(4, |&b| b == b':');
+    let name = fields.next()?;
+    let _passwd = fields.next()?;
+    let gid = parse_id(fields.next()?)?;
+    let members = fields
+        .next()
+        .unwrap_or_default()
+        .split(|&b| b == b',')
+        .map(|m| {
+            let start = m.iter().position(|b| !b.is_ascii_whitespace());
+            &m[start.unwrap_or(m.len())..]
+        })
+        .filter(|m| !m.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    if name.is_empty() || is_compat(name) {
+        return None;
+    }
+    Some(Group {
+        name: name.to_vec(),
+        gid,
+        members,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(dir: &tempfile::TempDir, name: &str, text: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const PASSWD_TEXT: &[u8] = b"root:x:0:0:root:/root:/bin/sh\n\
+        # a comment:x:5:5::/:/bin/sh\n\
+        \n\
+        +nis:x:10:10::/nis:/bin/sh\n\
+        -blocked:x:11:11::/b:/bin/sh\n\
+        badid:x:1x:1::/:/bin/sh\n\
+        huge:x:4294967296:1::/:/bin/sh\n\
+        short:x:12\n\
+        noshell:x:13:14\n\
+        \t  indented:x:15:16:Gecos, with comma:/home/in:/bin/sh:extra\n\
+        max:x:4294967295:4294967295::/m:/bin/sh\n\
+        \xffbyte:x:17:17::/h\xfe:/bin/sh\n\
+        root:x:99:99:second root:/other:/bin/sh";
+
+    #[test]
+    fn passwd_lookups_by_name_and_uid() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = fixture(&dir, "passwd", PASSWD_TEXT);
+        let root = user_by_name_in(p.as_path(), b"root").unwrap().unwrap();
+        assert_eq!(
+            root,
+            Passwd {
+                name: b"root".to_vec(),
+                uid: 0,
+                gid: 0,
+                home: b"/root".to_vec(),
+                shell: b"/bin/sh".to_vec()
+            },
+            "first match wins"
+        );
+        let ind = user_by_name_in(p.as_path(), b"indented").unwrap().unwrap();
+        assert_eq!((ind.uid, ind.gid), (15, 16));
+        assert_eq!(ind.home, b"/home/in");
+        assert_eq!(
+            ind.shell, b"/bin/sh:extra",
+            "the shell is the rest of the line"
+        );
+        let ns = user_by_name_in(p.as_path(), b"noshell").unwrap().unwrap();
+        assert_eq!((ns.uid, ns.gid, ns.home.len()), (13, 14, 0));
+        let max = user_by_name_in(p.as_path(), b"max").unwrap().unwrap();
+        assert_eq!(max.uid, u32::MAX);
+        let bytes = user_by_name_in(p.as_path(), b"\xffbyte").unwrap().unwrap();
+        assert_eq!(bytes.home, b"/h\xfe");
+        assert_eq!(user_by_uid_in(p.as_path(), 17).unwrap(), Some(bytes));
+        assert_eq!(
+            user_by_uid_in(p.as_path(), 99).unwrap().unwrap().home,
+            b"/other"
+        );
+    }
+
+    #[test]
+    fn malformed_comment_and_compat_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = fixture(&dir, "passwd", PASSWD_TEXT);
+        for name in [
+            &b"+nis"[..],
+            b"nis",
+            b"-blocked",
+            b"blocked",
+            b"badid",
+            b"huge",
+            b"short",
+            b"# a comment",
+            b"",
+            b"root:x",
+        ] {
+            assert_eq!(user_by_name_in(p.as_path(), name).unwrap(), None);
+        }
+        assert_eq!(user_by_uid_in(p.as_path(), 10).unwrap(), None);
+        assert_eq!(user_by_uid_in(p.as_path(), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn groups_and_memberships() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = fixture(
+            &dir,
+            "group",
+            b"root:x:0:\n\
+              wheel:x:10:root, alice ,,bob\n\
+              +compat:x:20:alice\n\
+              users:x:100:alice\n\
+              nomembers:x:30\n\
+              bad:x::alice\n\
+              wheel:x:11:alice\n",
+        );
+        let wheel = group_by_name_in(g.as_path(), b"wheel").unwrap().unwrap();
+        assert_eq!(wheel.gid, 10);
+        assert_eq!(
+            wheel.members,
+            vec![b"root".to_vec(), b"alice ".to_vec(), b"bob".to_vec()],
+            "leading blanks go, empty members are dropped"
+        );
+        assert_eq!(
+            group_by_name_in(g.as_path(), b"nomembers")
+                .unwrap()
+                .unwrap()
+                .gid,
+            30
+        );
+        assert_eq!(group_by_name_in(g.as_path(), b"bad").unwrap(), None);
+        assert_eq!(group_by_name_in(g.as_path(), b"+compat").unwrap(), None);
+        assert_eq!(groups_of_in(g.as_path(), b"bob").unwrap(), vec![10]);
+        assert_eq!(groups_of_in(g.as_path(), b"alice").unwrap(), vec![100, 11]);
+        assert_eq!(groups_of_in(g.as_path(), b"root").unwrap(), vec![10]);
+        assert!(groups_of_in(g.as_path(), b"nobody").unwrap().is_empty());
+    }
+
+    #[test]
+    fn missing_files_report_their_errno() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none");
+        assert_eq!(
+            user_by_name_in(missing.as_path(), b"root"),
+            Err(Errno::NOENT)
+        );
+        assert_eq!(
+            group_by_name_in(missing.as_path(), b"root"),
+            Err(Errno::NOENT)
+        );
+        assert_eq!(groups_of_in(dir.path(), b"root"), Err(Errno::ISDIR));
+    }
+}
