@@ -1541,15 +1541,14 @@ fn softlimit_errors() {
 // ---------------------------------------------------------------------------------------
 // Locks.
 
-#[test]
-fn dash_l_waits_for_the_holder() {
+/// `name args… lock PROG` must wait while the test holds the lock, run PROG once it is
+/// released, and PROG must hold the lock then.
+fn assert_waits_for_the_holder(name: &str, args: &[&str]) {
     let t = Tree::new();
     let lock = t.join("lock");
     let held = hold_lock(&lock);
-    let mut p = Probe::start(with_probe(chpst("chpst", t.path(), &["-l", "lock"])));
-    wait_until("chpst waiting for the lock", || {
-        waits_with_open(p.pid(), &lock)
-    });
+    let mut p = Probe::start(with_probe(chpst(name, t.path(), args)));
+    wait_until("waiting for the lock", || waits_with_open(p.pid(), &lock));
     assert_eq!(
         p.try_line(),
         None,
@@ -1559,6 +1558,11 @@ fn dash_l_waits_for_the_holder() {
     p.seen();
     assert!(locked(&lock), "the program holds the lock");
     p.finish_ok();
+}
+
+#[test]
+fn dash_l_waits_for_the_holder() {
+    assert_waits_for_the_holder("chpst", &["-l", "lock"]);
 }
 
 #[test]
@@ -1639,22 +1643,7 @@ fn setlock_fails_at_once_by_default() {
 
 #[test]
 fn setlock_n_waits() {
-    let t = Tree::new();
-    let lock = t.join("lock");
-    let held = hold_lock(&lock);
-    let mut p = Probe::start(with_probe(chpst("setlock", t.path(), &["-Nn", "lock"])));
-    wait_until("setlock waiting for the lock", || {
-        waits_with_open(p.pid(), &lock)
-    });
-    assert_eq!(
-        p.try_line(),
-        None,
-        "the program ran while the lock was held"
-    );
-    drop(held);
-    p.seen();
-    assert!(locked(&lock));
-    p.finish_ok();
+    assert_waits_for_the_holder("setlock", &["-Nn", "lock"]);
 }
 
 #[test]

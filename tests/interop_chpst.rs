@@ -312,6 +312,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// softlimit with every limit it knows, each set to a value of its own.
+#[rustfmt::skip]
+const EVERY_SOFTLIMIT: &[&str] = &[
+    "-a", "300000000", "-c", "1", "-d", "200000000", "-f", "12345", "-l", "65536", "-o", "99",
+    "-p", "77", "-r", "4444", "-s", "1000000", "-t", "99", "REPORT",
+];
+
 /// runit's chpst called as `name`.
 fn runit_as(name: &str) -> PathBuf {
     named_link("runit", &peers::runit("chpst"), name)
@@ -482,32 +489,7 @@ fn emulations_against_runit() {
         case("envuidgid", &["nobody", "REPORT"]),
         case("envuidgid", &["svbox-no-user", "REPORT"]),
         case("pgrphack", &["REPORT"]),
-        case(
-            "softlimit",
-            &[
-                "-a",
-                "300000000",
-                "-c",
-                "1",
-                "-d",
-                "200000000",
-                "-f",
-                "12345",
-                "-l",
-                "65536",
-                "-o",
-                "99",
-                "-p",
-                "77",
-                "-r",
-                "4444",
-                "-s",
-                "1000000",
-                "-t",
-                "99",
-                "REPORT",
-            ],
-        ),
+        case("softlimit", EVERY_SOFTLIMIT),
         case("softlimit", &["-m", "300000000", "REPORT"]),
         case("softlimit", &["-o", "=", "REPORT"]),
         case("softlimit", &["-o", "x", "REPORT"]),
@@ -558,32 +540,7 @@ fn emulations_against_daemontools() {
         case("envuidgid", &["nobody", "REPORT"]),
         case("envuidgid", &["svbox-no-user", "REPORT"]),
         case("pgrphack", &["REPORT"]),
-        case(
-            "softlimit",
-            &[
-                "-a",
-                "300000000",
-                "-c",
-                "1",
-                "-d",
-                "200000000",
-                "-f",
-                "12345",
-                "-l",
-                "65536",
-                "-o",
-                "99",
-                "-p",
-                "77",
-                "-r",
-                "4444",
-                "-s",
-                "1000000",
-                "-t",
-                "99",
-                "REPORT",
-            ],
-        ),
+        case("softlimit", EVERY_SOFTLIMIT),
         case("softlimit", &["-m", "300000000", "REPORT"]),
         case("softlimit", &["-o", "=", "REPORT"]),
         case("softlimit", &["-o", "x", "REPORT"]),
