@@ -389,11 +389,12 @@ fn lsb_mode_matches_runit() {
         return;
     }
     let t = Tree::new();
-    // HUP (reload) is ignored so that the same process keeps running.
-    let svc = t.service("svc", "trap '' HUP\nexec sleep 1000");
+    // HUP (reload) is ignored so that the same process keeps running. The name is no
+    // applet's (`svc` now is one: a link by that name runs svc, not sv).
+    let svc = t.service("websvc", "trap '' HUP\nexec sleep 1000");
     let _runsv = start_runsv(&svc);
     wait_running(&svc);
-    let (theirs, ours) = (t.join("runit/svc"), t.join("ours/svc"));
+    let (theirs, ours) = (t.join("runit/websvc"), t.join("ours/websvc"));
     for (link, target) in [(&theirs, peers::runit("sv")), (&ours, sv_program())] {
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(target, link).unwrap();

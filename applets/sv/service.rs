@@ -7,8 +7,9 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use svbox::fsio::{open_read, open_write};
+use svbox::fsio::ReadError;
 use svbox::status::{RunState, Status, RUNIT_LEN};
+use svbox::supervise::{self, Origin, SendError};
 use svbox::tai::Tai64n;
 
 /// What a status read found.
@@ -39,14 +40,14 @@ pub struct Sv {
     pub tstart: Tai64n,
     /// "Now" for the `Ns` of status lines: the start, then the start of each wait round.
     pub tnow: Tai64n,
-    curdir: OwnedFd,
+    curdir: Origin,
 }
 
 impl Sv {
     /// Opens the current directory to return to; `Err(code)` after the fatal message.
     pub fn new(lsb: bool, svdir: OsString) -> Result<Sv, i32> {
         let tstart = Tai64n::now();
-        let curdir = open_read(".").map_err(|e| {
+        let curdir = Origin::here().map_err(|e| {
             fatal("unable to open current directory", e);
             fatal_code(lsb)
         })?;
@@ -89,7 +90,7 @@ impl Sv {
 
     /// Returns to the original directory; `Err(code)` after the fatal message.
     pub fn leave(&mut self) -> Result<(), i32> {
-        rustix::process::fchdir(&self.curdir).map_err(|e| {
+        self.curdir.back().map_err(|e| {
             self.out.flush();
             fatal("unable to change to original directory", e);
             fatal_code(self.lsb)
@@ -98,7 +99,7 @@ impl Sv {
 
     /// runit's `svstatus_get` in the current directory.
     pub fn status_get(&mut self, name: &[u8], log: bool) -> Got {
-        let ok = match open_write("supervise/ok") {
+        let ok = match supervise::open_ok() {
             Ok(fd) => fd,
             Err(Errno::NXIO) => {
                 if self.first == b'x' {
@@ -114,24 +115,15 @@ impl Sv {
                 return Got::Failed;
             }
         };
-        let fd = match open_read("supervise/status") {
-            Ok(fd) => fd,
-            Err(e) => {
+        let mut buf = [0u8; RUNIT_LEN];
+        // One read, as runit does: a file of at least 20 bytes is a record.
+        match supervise::read_status(&mut buf) {
+            Ok(RUNIT_LEN) => {}
+            Err(ReadError::Open(e)) => {
                 self.out
                     .warn(name, log, "unable to open supervise/status", Some(e));
                 return Got::Failed;
             }
-        };
-        let mut buf = [0u8; RUNIT_LEN];
-        // One read, as runit does: a file of at least 20 bytes is a record.
-        let got = loop {
-            match rustix::io::read(&fd, &mut buf) {
-                Err(Errno::INTR) => continue,
-                other => break other,
-            }
-        };
-        match got {
-            Ok(RUNIT_LEN) => {}
             Ok(_) => {
                 self.out.warn(
                     name,
@@ -141,7 +133,7 @@ impl Sv {
                 );
                 return Got::Failed;
             }
-            Err(e) => {
+            Err(ReadError::Read(e)) => {
                 self.out
                     .warn(name, log, "unable to read supervise/status", Some(e));
                 return Got::Failed;
@@ -260,42 +252,24 @@ impl Sv {
         if st.want == bytes[0] && (bytes[0] != b'd' || st.term) {
             return Some(ok);
         }
-        let fd = match open_write("supervise/control") {
-            Ok(fd) => fd,
-            Err(Errno::NXIO) => {
+        // One write: runsv must see the bytes of `tcu` in order, and a FIFO write of so few
+        // bytes is atomic.
+        match supervise::send(bytes) {
+            Ok(()) => Some(ok),
+            Err(SendError::Open(Errno::NXIO)) => {
                 if bytes[0] == b'x' {
                     self.out.ok(name, false, "runsv not running");
                 } else {
                     self.out.fail(name, false, "runsv not running", None);
                 }
-                return None;
-            }
-            Err(e) => {
-                self.out
-                    .warn(name, false, "unable to open supervise/control", Some(e));
-                return None;
-            }
-        };
-        // One write: runsv must see the bytes of `tcu` in order, and a FIFO write of so few
-        // bytes is atomic.
-        let written = loop {
-            match rustix::io::write(&fd, bytes) {
-                Err(Errno::INTR) => continue,
-                other => break other,
-            }
-        };
-        match written {
-            Ok(n) if n == bytes.len() => Some(ok),
-            Ok(_) => {
-                self.out.warn(
-                    name,
-                    false,
-                    "unable to write to supervise/control",
-                    Some(Errno::AGAIN),
-                );
                 None
             }
-            Err(e) => {
+            Err(SendError::Open(e)) => {
+                self.out
+                    .warn(name, false, "unable to open supervise/control", Some(e));
+                None
+            }
+            Err(SendError::Write(e)) => {
                 self.out
                     .warn(name, false, "unable to write to supervise/control", Some(e));
                 None

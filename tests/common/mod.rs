@@ -43,6 +43,14 @@ pub fn bindir() -> &'static Path {
             "setuidgid",
             "setlock",
             "softlimit",
+            "svc",
+            "svok",
+            "svstat",
+            "runit",
+            "runit-init",
+            "init",
+            "runsvchdir",
+            "utmpset",
         ] {
             std::os::unix::fs::symlink(svbox(), dir.join(name)).unwrap();
         }
@@ -526,4 +534,57 @@ pub fn chpst_program(name: &str) -> PathBuf {
     } else {
         named_link("svbox", &svbox(), name)
     }
+}
+
+// ---- Added for the daemontools tools (tests/daemontools.rs, tests/interop_dtools.rs). ----
+
+/// A `supervise/` served by the test itself: `ok` and `control` FIFOs held open for reading
+/// (clients see a live supervisor), a status file of any content, and the control bytes
+/// clients wrote.
+pub struct FakeSupervise {
+    pub svdir: PathBuf,
+    _ok: std::os::fd::OwnedFd,
+    control: std::os::fd::OwnedFd,
+}
+
+impl FakeSupervise {
+    /// Creates `svdir/supervise/{ok,control}` and opens both for reading.
+    pub fn new(svdir: &Path) -> Self {
+        let sup = svdir.join("supervise");
+        fs::create_dir_all(&sup).unwrap();
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
+        for fifo in ["ok", "control"] {
+            nix::unistd::mkfifo(&sup.join(fifo), mode).unwrap();
+        }
+        let open = |name: &str| svbox::fsio::open_read(sup.join(name).as_path()).unwrap();
+        FakeSupervise {
+            svdir: svdir.to_path_buf(),
+            _ok: open("ok"),
+            control: open("control"),
+        }
+    }
+
+    /// Replaces `supervise/status` with `bytes`.
+    pub fn set_status(&self, bytes: &[u8]) {
+        fs::write(self.svdir.join("supervise/status"), bytes).unwrap();
+    }
+
+    /// The bytes written to `supervise/control` since the last call.
+    pub fn received(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 256];
+        while let Ok(n @ 1..) = rustix::io::read(&self.control, &mut buf) {
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    }
+}
+
+/// A daemontools (18-byte) status record stamped `unix` seconds.
+pub fn daemontools_record(unix: i64, pid: u32, paused: bool, want: u8) -> Vec<u8> {
+    let mut r = svbox::tai::Tai64n::from_unix(unix, 0).pack().to_vec();
+    r.extend_from_slice(&pid.to_le_bytes());
+    r.push(paused as u8);
+    r.push(want);
+    r
 }
