@@ -1,7 +1,7 @@
 //! The ordered shutdown as process 1 or with -I (SIGTERM/SIGINT, or SIGHUP with exit 111):
 //! every runsv is TERMed (runsv stops its service, lets its logger drain and exit, then
 //! exits), then runsvdir's own logger gets EOF and drains, then runsvdir exits — or, as
-//! process 1, stays to reap. Each phase is bounded; what is left at its end is SIGKILLed.
+//! the machine's process 1, stays to reap (a container's process 1 exits). Each phase is bounded; what is left at its end is SIGKILLed.
 
 use super::clock::{Mono, SECOND};
 use super::daemon::Daemon;
@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 enum Phase {
     Runsvs,
     Logger,
-    /// Process 1 must not exit: reap forever.
+    /// The machine's process 1 must not exit: reap forever.
     Parked,
 }
 
@@ -96,12 +96,24 @@ impl Daemon {
             if !self.pid1 {
                 return Some(stop.code);
             }
-            // Process 1 stays; nothing else in its namespace should.
+            // Nothing else in its namespace should stay.
             let _ = nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+            if !in_initial_pid_namespace() {
+                // A container's process 1: its exit ends the container, as `docker stop`
+                // expects; only the real init must never exit.
+                return Some(stop.code);
+            }
             stop.phase = Phase::Parked;
         }
         None
     }
+}
+
+/// Whether this is the machine's first PID namespace (the kernel gives it the fixed inode
+/// PROC_PID_INIT_INO); without /proc, assume so, since exiting there would panic the kernel.
+fn in_initial_pid_namespace() -> bool {
+    const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+    rustix::fs::stat("/proc/self/ns/pid").map_or(true, |st| st.st_ino as u64 == PROC_PID_INIT_INO)
 }
 
 /// The processes below `root` in the process tree, from `/proc`, leaving out the subtree of
