@@ -113,7 +113,10 @@ impl Daemon {
 /// PROC_PID_INIT_INO); without /proc, assume so, since exiting there would panic the kernel.
 fn in_initial_pid_namespace() -> bool {
     const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
-    rustix::fs::stat("/proc/self/ns/pid").map_or(true, |st| st.st_ino as u64 == PROC_PID_INIT_INO)
+    // st_ino's type differs between targets.
+    #[allow(clippy::unnecessary_cast)]
+    let is_init = |st: rustix::fs::Stat| st.st_ino as u64 == PROC_PID_INIT_INO;
+    rustix::fs::stat("/proc/self/ns/pid").map_or(true, is_init)
 }
 
 /// The processes below `root` in the process tree, from `/proc`, leaving out the subtree of
