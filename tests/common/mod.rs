@@ -163,6 +163,18 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(fs::File::create(&stderr_path).unwrap())
             .process_group(0);
+        // Daemons start as an init would start them, whatever the test runner inherited
+        // (`nohup` ignores HUP, and a shell cannot trap a signal ignored on entry).
+        // SAFETY: signal() with SIG_DFL is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                use nix::sys::signal::{signal, SigHandler, Signal};
+                for sig in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT] {
+                    let _ = signal(sig, SigHandler::SigDfl);
+                }
+                Ok(())
+            });
+        }
         adjust(&mut cmd);
         let child = cmd
             .spawn()
