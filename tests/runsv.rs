@@ -859,8 +859,10 @@ fn unusable_run_is_retried_with_runits_messages() {
             d.stderr().matches(msg).count() >= 2
         });
         assert_eq!(d.stderr().replace(msg, ""), "");
-        let st = status(sv).unwrap();
-        assert_eq!((st.want, st.state), (b'u', RunState::Down));
+        // Between attempts it is down and wants up (during one, briefly run).
+        wait_status(sv, "down, want up", |st| {
+            (st.want, st.state) == (b'u', RunState::Down)
+        });
         assert!(supervised(sv));
     }
     let mut d = daemons.into_iter().next().unwrap();
@@ -1036,19 +1038,28 @@ fn allocations(cycles: usize) -> u64 {
         d.stderr(),
         text(&logf)
     );
-    wait_running(&sv);
+    // Under valgrind runsv is many times slower: waits get the longer deadline.
+    let slow_wait = |what: &str, cond: &dyn Fn(&Status, &str) -> bool| {
+        let ok = wait_for(DEADLINE * 4, || {
+            status(&sv).is_some_and(|st| cond(&st, &stat_of(&sv)))
+        });
+        assert!(ok, "runsv under valgrind: timed out waiting for {what}");
+    };
+    slow_wait("run", &|st, _| st.state == RunState::Run);
     for i in 0..cycles {
         if i % 5 == 0 {
             // Restarts are throttled to one a second, so only every fifth cycle has one.
             ctl(&sv, b"d");
-            wait_status(&sv, "down", |s| s.state == RunState::Down);
+            slow_wait("down", &|st, _| st.state == RunState::Down);
             ctl(&sv, b"u");
-            wait_running(&sv);
+            slow_wait("run", &|st, _| st.state == RunState::Run && st.pid != 0);
         }
         ctl(&sv, b"ph");
-        wait_stat(&sv, "run, paused\n");
+        slow_wait("paused", &|st, stat| {
+            stat == "run, paused\n" && agrees(st, stat)
+        });
         ctl(&sv, b"c");
-        wait_stat(&sv, "run\n");
+        slow_wait("continued", &|st, stat| stat == "run\n" && agrees(st, stat));
     }
     ctl(&sv, b"x");
     assert_eq!(d.wait_exit(), Some(0), "{}", text(&logf));
