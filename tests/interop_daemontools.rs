@@ -23,24 +23,12 @@ fn svstat(name: &str, cwd: &Path) -> (String, u64) {
     let out = dt("svstat", &[name], cwd);
     assert_eq!(out.code, Some(0), "svstat {name}: {out:?}");
     assert_eq!(out.stderr, "", "svstat {name}");
-    let line = out.stdout;
-    let Some(end) = line.find(" seconds") else {
-        return (line, 0);
-    };
-    let start = line[..end].rfind(' ').map_or(0, |i| i + 1);
-    let secs = line[start..end].parse().unwrap_or(u64::MAX);
-    (format!("{}S{}", &line[..start], &line[end..]), secs)
+    svstat_shape(out.stdout)
 }
 
 /// Waits until svstat prints `want` (with `S` for the seconds, which must be small).
 fn expect_svstat(name: &str, cwd: &Path, want: &str) {
-    let mut last = (String::new(), 0);
-    let ok = wait_for(DEADLINE, || {
-        last = svstat(name, cwd);
-        last.0 == want
-    });
-    assert!(ok, "svstat {name}: expected {want:?}, got {last:?}");
-    assert!(last.1 <= 5, "svstat {name}: elapsed {} seconds", last.1);
+    expect_svstat_shape(&format!("svstat {name}"), want, || svstat(name, cwd));
 }
 
 fn svc(flags: &str, name: &str, cwd: &Path) {

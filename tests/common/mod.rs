@@ -600,3 +600,25 @@ pub fn daemontools_record(unix: i64, pid: u32, paused: bool, want: u8) -> Vec<u8
     r.push(want);
     r
 }
+
+/// An `svstat` output line with its seconds replaced by `S`, and those seconds.
+pub fn svstat_shape(line: String) -> (String, u64) {
+    let Some(end) = line.find(" seconds") else {
+        return (line, 0);
+    };
+    let start = line[..end].rfind(' ').map_or(0, |i| i + 1);
+    let secs = line[start..end].parse().unwrap_or(u64::MAX);
+    (format!("{}S{}", &line[..start], &line[end..]), secs)
+}
+
+/// Waits until `svstat()` (an svstat run, shaped by `svstat_shape`) gives `want`, whose
+/// seconds must then be small.
+pub fn expect_svstat_shape(what: &str, want: &str, mut svstat: impl FnMut() -> (String, u64)) {
+    let mut last = (String::new(), 0);
+    let ok = wait_for(DEADLINE, || {
+        last = svstat();
+        last.0 == want
+    });
+    assert!(ok, "{what}: expected {want:?}, got {last:?}");
+    assert!(last.1 <= 5, "{what}: elapsed {} seconds", last.1);
+}
