@@ -47,6 +47,7 @@ fn in_namespace(dir: &Path, arg: &str) -> Option<(Outcome, bool)> {
             code: Some(rc),
             stdout: String::new(),
             stderr: o.stderr,
+            finished: o.finished,
         },
         cont,
     ))

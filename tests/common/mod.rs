@@ -243,6 +243,8 @@ pub struct Outcome {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// When it was collected: elapsed times two runs print may differ by the time between.
+    pub finished: Instant,
 }
 
 impl From<Output> for Outcome {
@@ -251,6 +253,7 @@ impl From<Output> for Outcome {
             code: o.status.code(),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            finished: Instant::now(),
         }
     }
 }
@@ -442,6 +445,11 @@ pub fn wait_past_stamp(svdir: &Path) {
 /// after a space and followed by `s` or ` seconds`, as sv and svstat print them) may differ
 /// by at most 1: the clock can tick between two invocations.
 pub fn same_but_seconds(a: &str, b: &str) -> bool {
+    same_but_seconds_within(a, b, 1)
+}
+
+/// `same_but_seconds` with elapsed times allowed to differ by at most `slack`.
+pub fn same_but_seconds_within(a: &str, b: &str, slack: u64) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
@@ -456,7 +464,7 @@ pub fn same_but_seconds(a: &str, b: &str) -> bool {
             unit.then_some((n, end))
         };
         match (elapsed_at(a, i), elapsed_at(b, j)) {
-            (Some((x, ei)), Some((y, ej))) if x.abs_diff(y) <= 1 => (i, j) = (ei, ej),
+            (Some((x, ei)), Some((y, ej))) if x.abs_diff(y) <= slack => (i, j) = (ei, ej),
             _ if a[i] == b[j] => (i, j) = (i + 1, j + 1),
             _ => return false,
         }
@@ -465,11 +473,18 @@ pub fn same_but_seconds(a: &str, b: &str) -> bool {
 }
 
 /// Asserts that two command outcomes agree in exit code, stdout and stderr (see
-/// `same_but_seconds`), naming the step and both programs on failure.
+/// `same_but_seconds`; elapsed times may also differ by the seconds between the two runs,
+/// which a loaded machine stretches), naming the step and both programs on failure.
 pub fn assert_same_outcome(step: &str, (pa, a): (&Path, &Outcome), (pb, b): (&Path, &Outcome)) {
+    let apart = if a.finished > b.finished {
+        a.finished - b.finished
+    } else {
+        b.finished - a.finished
+    };
+    let slack = 1 + apart.as_secs() + u64::from(apart.subsec_nanos() > 0);
     let ok = a.code == b.code
-        && same_but_seconds(&a.stdout, &b.stdout)
-        && same_but_seconds(&a.stderr, &b.stderr);
+        && same_but_seconds_within(&a.stdout, &b.stdout, slack)
+        && same_but_seconds_within(&a.stderr, &b.stderr, slack);
     assert!(
         ok,
         "{step}: outcomes differ\n{}: {a:?}\n{}: {b:?}",
