@@ -140,6 +140,9 @@ mod tests {
         };
         assert_eq!(wait_for(start(c"exit 3")).unwrap(), 3 << 8);
         assert_eq!(wait_for(start(c"kill -TERM $$")).unwrap(), 15);
-        assert_eq!(wait_for(start(c"kill -USR1 $$")).unwrap(), nix::libc::SIGUSR1);
+        assert_eq!(
+            wait_for(start(c"kill -USR1 $$")).unwrap(),
+            nix::libc::SIGUSR1
+        );
     }
 }
