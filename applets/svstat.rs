@@ -92,21 +92,9 @@ fn describe(st: &Status, normally_up: bool, now: u64, out: &mut Vec<u8>) {
     let secs = (now.saturating_sub(st.stamp.sec) as f64) as u64;
     out.extend_from_slice(fmt_u64(secs, &mut digits));
     out.extend_from_slice(b" seconds");
-    if up && !normally_up {
-        out.extend_from_slice(b", normally down");
-    }
-    if !up && normally_up {
-        out.extend_from_slice(b", normally up");
-    }
-    if up && st.paused {
-        out.extend_from_slice(b", paused");
-    }
-    if !up && st.want == b'u' {
-        out.extend_from_slice(b", want up");
-    }
-    if up && st.want == b'd' {
-        out.extend_from_slice(b", want down");
-    }
+    svbox::supervise::state_suffixes(up, normally_up, st.paused, st.want, |s| {
+        out.extend_from_slice(s)
+    });
 }
 
 fn fatal(what: &str, e: Errno) -> i32 {

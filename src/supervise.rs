@@ -79,3 +79,29 @@ impl Origin {
 
 // Tested through the applets (tests/daemontools.rs, tests/sv.rs): every function here works
 // on the process-wide current directory, which unit tests running in threads must not change.
+
+/// The suffixes sv and svstat print after the elapsed time, in their order (`, normally
+/// down`, `, normally up`, `, paused`, `, want up`, `, want down`), each passed to `put`.
+pub fn state_suffixes(
+    up: bool,
+    normally_up: bool,
+    paused: bool,
+    want: u8,
+    mut put: impl FnMut(&[u8]),
+) {
+    if up && !normally_up {
+        put(b", normally down");
+    }
+    if !up && normally_up {
+        put(b", normally up");
+    }
+    if up && paused {
+        put(b", paused");
+    }
+    if !up && want == b'u' {
+        put(b", want up");
+    }
+    if up && want == b'd' {
+        put(b", want down");
+    }
+}

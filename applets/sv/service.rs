@@ -179,21 +179,7 @@ impl Sv {
         out.puts(svbox::msg::fmt_u64(secs, &mut digits));
         out.puts(b"s");
         let pid = st.pid != 0;
-        if pid && !normally_up {
-            out.puts(b", normally down");
-        }
-        if !pid && normally_up {
-            out.puts(b", normally up");
-        }
-        if pid && st.paused {
-            out.puts(b", paused");
-        }
-        if !pid && st.want == b'u' {
-            out.puts(b", want up");
-        }
-        if pid && st.want == b'd' {
-            out.puts(b", want down");
-        }
+        svbox::supervise::state_suffixes(pid, normally_up, st.paused, st.want, |s| out.puts(s));
         if pid && st.term {
             out.puts(b", got TERM");
         }
