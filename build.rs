@@ -69,6 +69,36 @@ fn main() {
         .unwrap();
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("applets.rs");
-    fs::write(dest, out).expect("OUT_DIR is writable");
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    fs::write(Path::new(&out_dir).join("applets.rs"), out).expect("OUT_DIR is writable");
+    release_link_args(Path::new(&out_dir));
+}
+
+/// Linker script for release builds: the executable never unwinds (`panic = "abort"`), so the
+/// unwind and exception tables that std, libc and our code bring are dead weight (about 57 KB
+/// of the x86_64 binary). crtbegin and crtend keep theirs: crtbegin refers to its .eh_frame.
+const DISCARD_UNWIND: &str = "SECTIONS {
+  /DISCARD/ : {
+    EXCLUDE_FILE(*crtbegin*.o *crtend*.o) *(.eh_frame)
+    *(.gcc_except_table .gcc_except_table.*)
+    *(.ARM.extab .ARM.extab.* .ARM.exidx .ARM.exidx.*)
+  }
+}
+INSERT AFTER .text;
+";
+
+/// Size settings for the static release executable (musl): no unwind tables, and no RELRO
+/// (it protects a few hundred bytes of a static binary, and costs a page of padding). Only
+/// the `svbox` executable gets them: tests and benches keep their tables, so a failing test
+/// still unwinds and reports.
+fn release_link_args(out_dir: &Path) {
+    let musl = env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|e| e == "musl");
+    let release = env::var("PROFILE").is_ok_and(|p| p == "release");
+    if !(musl && release) {
+        return;
+    }
+    let script = out_dir.join("discard-unwind.ld");
+    fs::write(&script, DISCARD_UNWIND).expect("OUT_DIR is writable");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    println!("cargo:rustc-link-arg-bins=-Wl,-z,norelro");
 }
