@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod errstr;
+pub mod filestat;
 pub mod fsio;
 pub mod getopt;
 pub mod mono;

@@ -1,5 +1,11 @@
 //! The multicall front end: picks the applet from `argv[0]` (or `svbox APPLET ARGS`) and
 //! implements busybox-style `--list`, `--list-full`, `--install [-s] [DIR]` and `--help`.
+//!
+//! The entry point is C's `main`, not std's: std's start-up (argument copies, thread and
+//! stack-overflow set-up) costs 3–4 KB that svbox does not need. The two things of it svbox
+//! relies on are done here: SIGPIPE ignored, closed descriptors 0–2 opened on /dev/null.
+
+#![cfg_attr(not(test), no_main)]
 
 mod frontend;
 
@@ -13,7 +19,38 @@ pub struct Applet {
 
 include!(concat!(env!("OUT_DIR"), "/applets.rs"));
 
-fn main() {
-    let code = frontend::run(std::env::args_os().collect());
-    std::process::exit(code);
+/// Runs the applet and returns its exit code to libc, which exits with it. Nothing is left to
+/// flush: every applet writes with write(2) directly.
+#[cfg_attr(not(test), no_mangle)]
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    use std::os::unix::ffi::OsStringExt;
+    // As std's start-up does: a write to a closed pipe fails with EPIPE instead of killing.
+    // Children get the default back (svbox::spawn, pathexec).
+    // SAFETY: installing SIG_IGN has no preconditions.
+    unsafe { nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_IGN) };
+    open_closed_standard_descriptors();
+    let count = usize::try_from(argc).unwrap_or(0);
+    let mut args = Vec::with_capacity(count);
+    for i in 0..count {
+        // SAFETY: the kernel gives argc valid NUL-terminated strings in argv.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        args.push(std::ffi::OsString::from_vec(arg.to_bytes().to_vec()));
+    }
+    frontend::run(args)
+}
+
+/// A closed descriptor 0, 1 or 2 is opened on /dev/null, so that no lock, FIFO or log file
+/// opened later takes its number and receives diagnostics (docs/compatibility.md).
+fn open_closed_standard_descriptors() {
+    use nix::libc;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only asks about the descriptor; open has a NUL-terminated path.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
+            {
+                break; // no /dev/null: nothing better to do
+            }
+        }
+    }
 }
