@@ -13,6 +13,8 @@ mod input;
 mod line;
 #[path = "svlogd/logdir.rs"]
 mod logdir;
+#[path = "svlogd/name.rs"]
+mod name;
 #[path = "svlogd/options.rs"]
 mod options;
 #[path = "svlogd/pattern.rs"]
@@ -23,6 +25,8 @@ mod processor;
 mod report;
 #[path = "svlogd/stamp.rs"]
 mod stamp;
+#[path = "svlogd/udp.rs"]
+mod udp;
 
 use options::Stop;
 use std::ffi::OsString;

@@ -2,7 +2,14 @@
 //! prefix and pattern instructions, parsed exactly as runit's svlogd reads them.
 
 use super::pattern::Instruction;
-use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// A `u`/`U` destination: IPv4 address octets and port (no std::net: its parser and
+/// resolver are big, and runit takes only a dotted quad).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpAddr {
+    pub ip: [u8; 4],
+    pub port: u16,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -15,7 +22,7 @@ pub struct Config {
     /// `t`: rotate after this many seconds; 0 = off.
     pub timeout: u64,
     pub processor: Option<Vec<u8>>,
-    pub udp: Option<SocketAddrV4>,
+    pub udp: Option<UdpAddr>,
     /// `U`: send to UDP only, do not write to the directory.
     pub udp_only: bool,
     pub prefix: Vec<u8>,
@@ -71,7 +78,7 @@ fn scaled(arg: &[u8], units: &[(u8, u64)]) -> u64 {
 }
 
 /// runit's `ip4_scan` + `:port`: `A.B.C.D[:PORT]`, port 514 by default.
-fn scan_udp(arg: &[u8]) -> Result<SocketAddrV4, &'static str> {
+fn scan_udp(arg: &[u8]) -> Result<UdpAddr, &'static str> {
     let mut octets = [0u8; 4];
     let mut pos = 0;
     for (i, o) in octets.iter_mut().enumerate() {
@@ -96,7 +103,10 @@ fn scan_udp(arg: &[u8]) -> Result<SocketAddrV4, &'static str> {
         }
         port = v;
     }
-    Ok(SocketAddrV4::new(Ipv4Addr::from(octets), port as u16))
+    Ok(UdpAddr {
+        ip: octets,
+        port: port as u16,
+    })
 }
 
 /// Parses the whole `config` text; warnings are returned for the caller to print.
@@ -209,10 +219,11 @@ mod tests {
     fn udp() {
         let (c, w) = parse(b"u127.0.0.1\n");
         assert!(w.is_empty());
-        assert_eq!(c.udp, Some("127.0.0.1:514".parse().unwrap()));
+        let addr = |ip, port| Some(UdpAddr { ip, port });
+        assert_eq!(c.udp, addr([127, 0, 0, 1], 514));
         assert!(!c.udp_only);
         let (c, _) = parse(b"U10.1.2.3:5140\n");
-        assert_eq!(c.udp, Some("10.1.2.3:5140".parse().unwrap()));
+        assert_eq!(c.udp, addr([10, 1, 2, 3], 5140));
         assert!(c.udp_only);
         let (c, w) = parse(b"u1.2.3\n");
         assert_eq!(c.udp, None);

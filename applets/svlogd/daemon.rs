@@ -11,6 +11,7 @@ use super::options::Options;
 use super::pattern::select;
 use super::report;
 use super::stamp::{self, Format};
+use super::udp;
 use nix::sys::signal::Signal;
 use rustix::event::{poll, PollFd, PollFlags};
 use svbox::mono::{Mono, SECOND};
@@ -368,21 +369,14 @@ impl Daemon {
                     &self.window,
                     mark,
                 );
-                match d.udp.as_ref() {
-                    Some(sock) => {
-                        if sock.send_to(&self.dgram, addr).ok() != Some(self.dgram.len()) {
-                            d.pending
-                                .extend_from_slice(b"warning: failure sending through udp: ");
-                            d.pending.extend_from_slice(&self.dgram);
-                        }
-                    }
-                    None => {
-                        d.pending
-                            .extend_from_slice(b"warning: no udp socket available: ");
-                        d.pending
-                            .extend_from_slice(&self.dgram[..self.dgram.len() - 1]);
-                        d.pending.push(b'\n');
-                    }
+                let warning: &[u8] = match d.udp.as_ref() {
+                    Some(sock) if udp::send(sock, &self.dgram, addr) => b"",
+                    Some(_) => b"warning: failure sending through udp: ",
+                    None => b"warning: no udp socket available: ",
+                };
+                if !warning.is_empty() {
+                    d.pending.extend_from_slice(warning);
+                    d.pending.extend_from_slice(&self.dgram);
                 }
                 if d.cfg.udp_only {
                     continue;

@@ -3,16 +3,17 @@
 //! as back-pressure instead of lost lines.
 
 use super::config::{self, Config};
+use super::name::Name;
 use super::processor::Job;
 use super::report;
+use super::udp;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, AtFlags, FlockOperation, Mode, OFlags, CWD};
 use rustix::io::Errno;
-use std::ffi::{OsStr, OsString};
-use std::net::UdpSocket;
+use std::ffi::{CStr, OsStr, OsString};
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use svbox::mono::{Mono, SECOND};
-use svbox::tai::Tai64n;
 
 /// Why work on a directory cannot go on now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct LogDir {
     /// Next `t` rotation.
     pub timer: Option<Mono>,
     pub run: Option<Run>,
-    pub udp: Option<UdpSocket>,
+    pub udp: Option<OwnedFd>,
     /// Inside a long line whose head this dir took: the rest goes here too.
     pub cont: bool,
     /// A rotation became due after a completed line.
@@ -51,7 +52,7 @@ pub struct LogDir {
     verbose: bool,
 }
 
-fn open_dir_file(dir: &OwnedFd, name: &str, flags: OFlags, mode: u32) -> Result<OwnedFd, Errno> {
+fn open_dir_file(dir: &OwnedFd, name: &CStr, flags: OFlags, mode: u32) -> Result<OwnedFd, Errno> {
     fs::openat(
         dir,
         name,
@@ -62,7 +63,7 @@ fn open_dir_file(dir: &OwnedFd, name: &str, flags: OFlags, mode: u32) -> Result<
 
 fn open_current(dir: &OwnedFd) -> Result<OwnedFd, (&'static str, Errno)> {
     let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
-    let fd = open_dir_file(dir, "current", flags, 0o600)
+    let fd = open_dir_file(dir, c"current", flags, 0o600)
         .map_err(|e| ("unable to create new current", e))?;
     fs::fchmod(&fd, Mode::from_raw_mode(0o644))
         .map_err(|e| ("unable to set mode of current", e))?;
@@ -88,7 +89,7 @@ fn read_all(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 /// `buflen` bytes or more is kept: it can be the head of a long line whose input is gone.
 /// Returns the size left.
 fn trim_torn_line(dir: &OwnedFd, size: u64, buflen: usize) -> Result<u64, Errno> {
-    let fd = open_dir_file(dir, "current", OFlags::RDWR, 0)?;
+    let fd = open_dir_file(dir, c"current", OFlags::RDWR, 0)?;
     let want = usize::try_from(size).unwrap_or(usize::MAX).min(buflen);
     let from = size - want as u64;
     let mut tail = vec![0u8; want];
@@ -113,14 +114,11 @@ fn trim_torn_line(dir: &OwnedFd, size: u64, buflen: usize) -> Result<u64, Errno>
 }
 
 /// A fresh `@<tai64n>.X` name that does not exist in `dir`.
-fn fresh_name(dir: &OwnedFd, suffix: u8) -> [u8; 27] {
+fn fresh_name(dir: &OwnedFd, suffix: u8) -> Name {
     loop {
-        let mut name = [0u8; 27];
-        name[..25].copy_from_slice(&Tai64n::now().hex());
-        name[25] = b'.';
-        name[26] = suffix;
+        let name = Name::now(suffix);
         if matches!(
-            fs::statat(dir, &name[..], AtFlags::SYMLINK_NOFOLLOW),
+            fs::statat(dir, name.c(), AtFlags::SYMLINK_NOFOLLOW),
             Err(Errno::NOENT)
         ) {
             return name;
@@ -136,39 +134,32 @@ impl LogDir {
         let dir = match fs::openat(CWD, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) => {
-                report::warn(
-                    &[b"unable to open log directory: ", d],
-                    Some(e.raw_os_error()),
-                );
+                report::warn_dir("unable to open log directory: ", d, e);
                 return None;
             }
         };
         match fs::fstat(&dir) {
             Ok(st) if st.st_mode & 0o170000 == 0o040000 => {}
             Ok(_) => {
-                let e = Errno::NOTDIR.raw_os_error();
-                report::warn(&[b"unable to change directory: ", d], Some(e));
+                report::warn_dir("unable to change directory: ", d, Errno::NOTDIR);
                 return None;
             }
             Err(e) => {
-                report::warn(
-                    &[b"unable to change directory: ", d],
-                    Some(e.raw_os_error()),
-                );
+                report::warn_dir("unable to change directory: ", d, e);
                 return None;
             }
         }
         let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
-        let lock = match open_dir_file(&dir, "lock", flags, 0o600)
+        let lock = match open_dir_file(&dir, c"lock", flags, 0o600)
             .and_then(|l| fs::flock(&l, FlockOperation::NonBlockingLockExclusive).map(|_| l))
         {
             Ok(l) => l,
             Err(e) => {
-                report::warn(&[b"unable to lock directory: ", d], Some(e.raw_os_error()));
+                report::warn_dir("unable to lock directory: ", d, e);
                 return None;
             }
         };
-        let cfg = match open_dir_file(&dir, "config", OFlags::RDONLY, 0).and_then(|f| read_all(&f))
+        let cfg = match open_dir_file(&dir, c"config", OFlags::RDONLY, 0).and_then(|f| read_all(&f))
         {
             Ok(text) => {
                 if verbose {
@@ -182,7 +173,7 @@ impl LogDir {
             }
             Err(Errno::NOENT) => Config::default(),
             Err(e) => {
-                report::warn(&[b"unable to read config: ", d], Some(e.raw_os_error()));
+                report::warn_dir("unable to read config: ", d, e);
                 Config::default()
             }
         };
@@ -193,7 +184,7 @@ impl LogDir {
             current: None,
             size: 0,
             timer: (cfg.timeout > 0).then(|| now.plus(cfg.timeout.saturating_mul(SECOND))),
-            udp: cfg.udp.and_then(|_| UdpSocket::bind(("0.0.0.0", 0)).ok()),
+            udp: cfg.udp.and_then(|_| udp::socket()),
             cfg,
             pending: Vec::new(),
             run: None,
@@ -202,17 +193,17 @@ impl LogDir {
             complained: false,
             verbose,
         };
-        match fs::statat(&ld.dir, "current", AtFlags::empty()) {
+        match fs::statat(&ld.dir, c"current", AtFlags::empty()) {
             Ok(st) if st.st_size > 0 && st.st_mode & 0o100 == 0 => {
                 let size = trim_torn_line(&ld.dir, st.st_size as u64, buflen).unwrap_or_else(|e| {
-                    report::warn(&[b"unable to trim current: ", d], Some(e.raw_os_error()));
+                    report::warn_dir("unable to trim current: ", d, e);
                     st.st_size as u64
                 });
                 // Only a torn line: the emptied file stays `current`.
                 if size > 0 {
                     let to = fresh_name(&ld.dir, b'u');
-                    if let Err(e) = fs::renameat(&ld.dir, "current", &ld.dir, &to[..]) {
-                        report::warn(&[b"unable to rename current: ", d], Some(e.raw_os_error()));
+                    if let Err(e) = fs::renameat(&ld.dir, c"current", &ld.dir, to.c()) {
+                        report::warn_dir("unable to rename current: ", d, e);
                         return None;
                     }
                     ld.remove_oldest();
@@ -233,14 +224,14 @@ impl LogDir {
                 }
             }
             Err(e) => {
-                report::warn(&[b"unable to stat current: ", d], Some(e.raw_os_error()));
+                report::warn_dir("unable to stat current: ", d, e);
                 return None;
             }
         }
         match open_current(&ld.dir) {
             Ok(fd) => ld.current = Some(fd),
             Err((_, e)) => {
-                report::warn(&[b"unable to open current: ", d], Some(e.raw_os_error()));
+                report::warn_dir("unable to open current: ", d, e);
                 return None;
             }
         }
@@ -308,8 +299,11 @@ impl LogDir {
         match oldest {
             Some(old) if count > self.cfg.nmin => {
                 let d = self.dname().to_vec();
-                report::warn(&[b"out of disk space, delete: ", &d, b"/", &old], None);
-                fs::unlinkat(&self.dir, &old[..], AtFlags::empty()).is_ok()
+                report::warn(
+                    &[b"out of disk space, delete: ", &d, b"/", old.bytes()],
+                    None,
+                );
+                fs::unlinkat(&self.dir, old.c(), AtFlags::empty()).is_ok()
             }
             _ => false,
         }
@@ -317,31 +311,35 @@ impl LogDir {
 
     /// Counts the 27-byte `@` names and finds the smallest, never the `.u` a processor
     /// works on (runit 2.3.0); with `clean`, unlinks processor leftovers (`.t`).
-    fn scan(&self, clean: bool) -> (u64, Option<[u8; 27]>) {
-        let busy = self.run.as_ref().map(|r| r.job.input.to_bytes().to_vec());
+    fn scan(&self, clean: bool) -> (u64, Option<Name>) {
+        let busy = self.run.as_ref().map(|r| r.job.input);
         let mut count = 0;
-        let mut oldest: Option<[u8; 27]> = None;
-        let Ok(mut list) = fs::Dir::read_from(&self.dir) else {
+        let mut oldest: Option<Name> = None;
+        // An own descriptor for "." reads from the start; RawDir allocates nothing.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let Ok(fd) = fs::openat(&self.dir, c".", flags, Mode::empty()) else {
             return (0, None);
         };
-        while let Some(Ok(entry)) = list.read() {
-            let name = entry.file_name().to_bytes();
-            if name.len() != 27 || name[0] != b'@' || busy.as_deref() == Some(name) {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut list = fs::RawDir::new(&fd, &mut buf);
+        while let Some(Ok(entry)) = list.next() {
+            let Some(n) = Name::parse(entry.file_name().to_bytes()) else {
+                continue;
+            };
+            if busy == Some(n) {
                 continue;
             }
-            if clean && name[26] == b't' {
-                if let Err(e) = fs::unlinkat(&self.dir, name, AtFlags::empty()) {
+            if clean && n.suffix() == b't' {
+                if let Err(e) = fs::unlinkat(&self.dir, n.c(), AtFlags::empty()) {
                     let d = self.dname();
                     report::warn(
-                        &[b"unable to unlink processor leftover: ", d, b"/", name],
+                        &[b"unable to unlink processor leftover: ", d, b"/", n.bytes()],
                         Some(e.raw_os_error()),
                     );
                 }
                 continue;
             }
             count += 1;
-            let mut n = [0u8; 27];
-            n.copy_from_slice(name);
             if oldest.map_or(true, |o| n < o) {
                 oldest = Some(n);
             }
@@ -355,11 +353,11 @@ impl LogDir {
         if let Some(old) = oldest {
             if self.cfg.nmax != 0 && count > self.cfg.nmax {
                 if self.verbose {
-                    report::info(&[b"delete: ", self.dname(), b"/", &old]);
+                    report::info(&[b"delete: ", self.dname(), b"/", old.bytes()]);
                 }
-                if let Err(e) = fs::unlinkat(&self.dir, &old[..], AtFlags::empty()) {
+                if let Err(e) = fs::unlinkat(&self.dir, old.c(), AtFlags::empty()) {
                     report::warn(
-                        &[b"unable to unlink: ", self.dname(), b"/", &old],
+                        &[b"unable to unlink: ", self.dname(), b"/", old.bytes()],
                         Some(e.raw_os_error()),
                     );
                 }
@@ -395,18 +393,25 @@ impl LogDir {
             b's'
         };
         let to = fresh_name(&self.dir, suffix);
-        if let Err(e) = fs::renameat(&self.dir, "current", &self.dir, &to[..]) {
+        if let Err(e) = fs::renameat(&self.dir, c"current", &self.dir, to.c()) {
             return Err(self.trouble("unable to rename current", e));
         }
         if self.verbose {
             let mut digits = [0u8; 20];
             let size = svbox::msg::fmt_u64(self.size, &mut digits).to_vec();
-            report::info(&[b"rename: ", self.dname(), b"/current ", &to, b" ", &size]);
+            report::info(&[
+                b"rename: ",
+                self.dname(),
+                b"/current ",
+                to.bytes(),
+                b" ",
+                &size,
+            ]);
         }
         self.current = None;
         self.size = 0;
         if let Some(cmd) = self.cfg.processor.as_deref() {
-            self.run = Job::new(&to, cmd, self.name.as_bytes()).map(|job| Run { job, pid: None });
+            self.run = Job::new(to, cmd, self.name.as_bytes()).map(|job| Run { job, pid: None });
         }
         self.remove_oldest();
         self.start_processor();
@@ -431,7 +436,7 @@ impl LogDir {
                 b"processing: ",
                 self.name.as_bytes(),
                 b"/",
-                run.job.input.to_bytes(),
+                run.job.input.bytes(),
             ]);
         }
         match run.job.start(self.dir.as_fd()) {
@@ -457,39 +462,35 @@ impl LogDir {
         }
         run.pid = None;
         let d = self.name.as_bytes();
-        let out = run.job.output().to_vec();
+        let out = run.job.output;
         if (wstat >> 8) & 0xff != 0 {
             report::warn(&[b"processor failed, restart: ", d], None);
-            let _ = fs::unlinkat(&self.dir, &out[..], AtFlags::empty());
+            let _ = fs::unlinkat(&self.dir, out.c(), AtFlags::empty());
             self.start_processor();
             return true;
         }
-        let mut done = out.clone();
-        done[26] = b's';
-        if let Err(e) = fs::renameat(&self.dir, &out[..], &self.dir, &done[..]) {
-            report::warn(
-                &[b"unable to rename processed: ", d],
-                Some(e.raw_os_error()),
-            );
+        let done = out.with_suffix(b's');
+        if let Err(e) = fs::renameat(&self.dir, out.c(), &self.dir, done.c()) {
+            report::warn_dir("unable to rename processed: ", d, e);
         }
         let _ = fs::chmodat(
             &self.dir,
-            &done[..],
+            done.c(),
             Mode::from_raw_mode(0o744),
             AtFlags::empty(),
         );
-        let input = run.job.input.to_bytes().to_vec();
-        if let Err(e) = fs::unlinkat(&self.dir, &input[..], AtFlags::empty()) {
+        let input = run.job.input;
+        if let Err(e) = fs::unlinkat(&self.dir, input.c(), AtFlags::empty()) {
             report::warn(
-                &[b"unable to unlink: ", d, b"/", &input],
+                &[b"unable to unlink: ", d, b"/", input.bytes()],
                 Some(e.raw_os_error()),
             );
         }
-        if let Err(e) = fs::renameat(&self.dir, "newstate", &self.dir, "state") {
-            report::warn(&[b"unable to rename state: ", d], Some(e.raw_os_error()));
+        if let Err(e) = fs::renameat(&self.dir, c"newstate", &self.dir, c"state") {
+            report::warn_dir("unable to rename state: ", d, e);
         }
         if self.verbose {
-            report::info(&[b"processed: ", d, b"/", &done]);
+            report::info(&[b"processed: ", d, b"/", done.bytes()]);
         }
         self.run = None;
         true

@@ -2,6 +2,7 @@
 //! stdout = `@X.t`, fd 4 = `state`, fd 5 = `newstate`. Everything the child needs is built
 //! before `fork`, and the child only makes system calls.
 
+use super::name::Name;
 use super::report;
 use nix::libc;
 use std::ffi::CString;
@@ -9,30 +10,22 @@ use std::os::unix::io::{AsRawFd, BorrowedFd};
 
 /// The prepared arguments of one processor run.
 pub struct Job {
-    pub input: CString,
-    output: CString,
+    pub input: Name,
+    pub output: Name,
     cmd: CString,
     dir: Vec<u8>,
 }
 
 impl Job {
-    /// `input` is the 27-byte `@….u` name.
-    pub fn new(input: &[u8], cmd: &[u8], dir: &[u8]) -> Option<Job> {
-        let mut out = input.to_vec();
-        if let Some(last) = out.last_mut() {
-            *last = b't';
-        }
-        let cmd: Vec<u8> = cmd.iter().copied().take_while(|&b| b != 0).collect();
+    /// `input` is the `@….u` name.
+    pub fn new(input: Name, cmd: &[u8], dir: &[u8]) -> Option<Job> {
+        let end = memchr::memchr(0, cmd).unwrap_or(cmd.len());
         Some(Job {
-            input: CString::new(input).ok()?,
-            output: CString::new(out).ok()?,
-            cmd: CString::new(cmd).ok()?,
+            input,
+            output: input.with_suffix(b't'),
+            cmd: CString::new(&cmd[..end]).ok()?,
             dir: dir.to_vec(),
         })
-    }
-
-    pub fn output(&self) -> &[u8] {
-        self.output.to_bytes()
     }
 
     /// Forks the processor; returns its pid or the errno of `fork`.
@@ -63,12 +56,12 @@ impl Job {
             if libc::fchdir(dirfd) != 0 {
                 return ("unable to change directory: ", errno());
             }
-            let fd = libc::open(self.input.as_ptr(), libc::O_RDONLY);
+            let fd = libc::open(self.input.c().as_ptr(), libc::O_RDONLY);
             if fd < 0 || libc::dup2(fd, 0) < 0 {
                 return ("unable to open input for processor: ", errno());
             }
             let trunc = libc::O_WRONLY | libc::O_TRUNC | libc::O_CREAT;
-            let fd = libc::open(self.output.as_ptr(), trunc, 0o644);
+            let fd = libc::open(self.output.c().as_ptr(), trunc, 0o644);
             if fd < 0 || libc::dup2(fd, 1) < 0 {
                 return ("unable to open output for processor: ", errno());
             }

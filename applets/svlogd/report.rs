@@ -1,5 +1,6 @@
 //! svlogd's diagnostics (§0.1, §5): `svlogd: warning|fatal|pausing|info: ...` lines.
 
+use rustix::io::Errno;
 use svbox::msg::Line;
 
 /// Writes `svlogd: KIND: PARTS...[: ERR]` to stderr in one write.
@@ -17,6 +18,12 @@ pub fn say(kind: &str, parts: &[&[u8]], errno: Option<i32>) {
 
 pub fn warn(parts: &[&[u8]], errno: Option<i32>) {
     say("warning: ", parts, errno);
+}
+
+/// `warning: WHAT` + `DIR: ERR`, the most common form.
+#[inline(never)]
+pub fn warn_dir(what: &str, dir: &[u8], e: Errno) {
+    warn(&[what.as_bytes(), dir], Some(e.raw_os_error()));
 }
 
 pub fn info(parts: &[&[u8]]) {
