@@ -6,11 +6,12 @@
 
 use rustix::io::Errno;
 use rustix::path::Arg;
+use std::ffi::CStr;
 
 /// The password file consulted by the lookups without `_in`.
-pub const PASSWD: &str = "/etc/passwd";
+pub const PASSWD: &CStr = c"/etc/passwd";
 /// The group file consulted by the lookups without `_in`.
-pub const GROUP: &str = "/etc/group";
+pub const GROUP: &CStr = c"/etc/group";
 
 /// One entry of the password file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,41 +46,132 @@ pub fn group_by_name(name: &[u8]) -> Result<Option<Group>, Errno> {
     group_by_name_in(GROUP, name)
 }
 
+/// The id of the group called `name` (`group_by_name` without the copies).
+pub fn group_id(name: &[u8]) -> Result<Option<u32>, Errno> {
+    let mut found = None;
+    scan(GROUP, GROUP_FIELDS, &mut |f, ids| {
+        found = (f[0] == name).then_some(ids[0]);
+        found.is_some()
+    })?;
+    Ok(found)
+}
+
 /// The ids of every group that lists `user` as a member, in file order.
 pub fn groups_of(user: &[u8]) -> Result<Vec<u32>, Errno> {
     groups_of_in(GROUP, user)
 }
 
 pub fn user_by_name_in<P: Arg>(path: P, name: &[u8]) -> Result<Option<Passwd>, Errno> {
-    let text = read_all(path)?;
-    let found = lines(&text)
-        .filter_map(parse_passwd)
-        .find(|p| p.name == name);
-    Ok(found)
+    user_where(path, &|f, _| f[0] == name)
 }
 
 pub fn user_by_uid_in<P: Arg>(path: P, uid: u32) -> Result<Option<Passwd>, Errno> {
-    let text = read_all(path)?;
-    let found = lines(&text).filter_map(parse_passwd).find(|p| p.uid == uid);
-    Ok(found)
+    user_where(path, &|_, ids| ids[0] == uid)
 }
 
 pub fn group_by_name_in<P: Arg>(path: P, name: &[u8]) -> Result<Option<Group>, Errno> {
-    let text = read_all(path)?;
-    let found = lines(&text)
-        .filter_map(parse_group)
-        .find(|g| g.name == name);
+    let mut found = None;
+    scan(path, GROUP_FIELDS, &mut |f, ids| {
+        if f[0] != name {
+            return false;
+        }
+        found = Some(Group {
+            name: name.to_vec(),
+            gid: ids[0],
+            members: members(f[3]).map(<[u8]>::to_vec).collect(),
+        });
+        true
+    })?;
     Ok(found)
 }
 
 pub fn groups_of_in<P: Arg>(path: P, user: &[u8]) -> Result<Vec<u32>, Errno> {
-    let text = read_all(path)?;
-    let gids = lines(&text)
-        .filter_map(parse_group)
-        .filter(|g| g.members.iter().any(|m| m == user))
-        .map(|g| g.gid)
-        .collect();
+    let mut gids = Vec::new();
+    scan(path, GROUP_FIELDS, &mut |f, ids| {
+        if members(f[3]).any(|m| m == user) {
+            gids.push(ids[0]);
+        }
+        false
+    })?;
     Ok(gids)
+}
+
+/// The first password entry `wanted` accepts (given its fields and uid, gid).
+fn user_where<P: Arg>(
+    path: P,
+    wanted: &dyn Fn(&Fields<'_>, [u32; 2]) -> bool,
+) -> Result<Option<Passwd>, Errno> {
+    let mut found = None;
+    scan(path, PASSWD_FIELDS, &mut |f, ids| {
+        if !wanted(f, ids) {
+            return false;
+        }
+        found = Some(Passwd {
+            name: f[0].to_vec(),
+            uid: ids[0],
+            gid: ids[1],
+            home: f[5].to_vec(),
+            shell: f[6].to_vec(),
+        });
+        true
+    })?;
+    Ok(found)
+}
+
+/// The fields of a line; those the line lacks are empty.
+type Fields<'a> = [&'a [u8]; 7];
+
+/// `name:passwd:uid:gid[:gecos[:home[:shell]]]`; the shell is the rest of the line.
+const PASSWD_FIELDS: (usize, usize) = (7, 2);
+/// `name:passwd:gid[:member,member…]`.
+const GROUP_FIELDS: (usize, usize) = (4, 1);
+
+/// Calls `each` with the fields and ids of every entry of the file at `path` until it returns
+/// true. `shape` is (fields, ids): a line is split into at most that many fields (the last
+/// one keeps the rest of the line), and needs the name, the password and that many ids.
+/// Skipped: empty and `#` lines, empty and `+`/`-` names, ids that are not 32-bit numbers.
+fn scan<P: Arg>(
+    path: P,
+    shape: (usize, usize),
+    each: &mut dyn FnMut(&Fields<'_>, [u32; 2]) -> bool,
+) -> Result<(), Errno> {
+    scan_text(&read_all(path)?, shape, each);
+    Ok(())
+}
+
+fn scan_text(
+    text: &[u8],
+    (fields, ids): (usize, usize),
+    each: &mut dyn FnMut(&Fields<'_>, [u32; 2]) -> bool,
+) {
+    for line in text.split(|&b| b == b'\n') {
+        let line = trim_start(line);
+        let mut f: Fields<'_> = [b""; 7];
+        let mut n = 0;
+        for field in line.splitn(fields, |&b| b == b':') {
+            f[n] = field;
+            n += 1;
+        }
+        let mut id = [0; 2];
+        let valid = n >= 2 + ids
+            && !matches!(f[0].first(), None | Some(b'#' | b'+' | b'-'))
+            && (0..ids).all(|i| parse_id(f[2 + i]).map(|v| id[i] = v).is_some());
+        if valid && each(&f, id) {
+            return;
+        }
+    }
+}
+
+/// The members of a group's member list: leading blanks removed, empty ones dropped.
+fn members(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list.split(|&b| b == b',')
+        .map(trim_start)
+        .filter(|m| !m.is_empty())
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|b| !b.is_ascii_whitespace());
+    &s[start.unwrap_or(s.len())..]
 }
 
 /// Reads the whole file (account files are small; a huge one costs memory, not correctness).
@@ -97,76 +189,16 @@ fn read_all<P: Arg>(path: P) -> Result<Vec<u8>, Errno> {
     }
 }
 
-/// The lines worth parsing: leading blanks removed, empty and `#` lines skipped.
-fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(|&b| b == b'\n')
-        .map(|l| {
-            let start = l.iter().position(|b| !b.is_ascii_whitespace());
-            &l[start.unwrap_or(l.len())..]
-        })
-        .filter(|l| !l.is_empty() && l[0] != b'#')
-}
-
 /// A decimal id: digits only, at least one, fitting 32 bits.
-fn parse_id(field: &[u8]) -> Option<u32> {
-    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+pub fn parse_id(field: &[u8]) -> Option<u32> {
+    if field.is_empty() {
         return None;
     }
     field.iter().try_fold(0u32, |acc, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
         acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
-}
-
-fn is_compat(name: &[u8]) -> bool {
-    matches!(name.first(), Some(b'+') | Some(b'-'))
-}
-
-/// `name:passwd:uid:gid[:gecos[:home[:shell]]]`; the shell is the rest of the line.
-fn parse_passwd(line: &[u8]) -> Option<Passwd> {
-    let mut fields = line.splitn(7, |&b| b == b':');
-    let name = fields.next()?;
-    let _passwd = fields.next()?;
-    let uid = parse_id(fields.next()?)?;
-    let gid = parse_id(fields.next()?)?;
-    let _gecos = fields.next();
-    let home = fields.next().unwrap_or_default();
-    let shell = fields.next().unwrap_or_default();
-    if name.is_empty() || is_compat(name) {
-        return None;
-    }
-    Some(Passwd {
-        name: name.to_vec(),
-        uid,
-        gid,
-        home: home.to_vec(),
-        shell: shell.to_vec(),
-    })
-}
-
-/// `name:passwd:gid[:member,member…]`; members lose leading blanks, empty ones are dropped.
-fn parse_group(line: &[u8]) -> Option<Group> {
-    let mut fields = line.splitn(4, |&b| b == b':');
-    let name = fields.next()?;
-    let _passwd = fields.next()?;
-    let gid = parse_id(fields.next()?)?;
-    let members = fields
-        .next()
-        .unwrap_or_default()
-        .split(|&b| b == b',')
-        .map(|m| {
-            let start = m.iter().position(|b| !b.is_ascii_whitespace());
-            &m[start.unwrap_or(m.len())..]
-        })
-        .filter(|m| !m.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
-    if name.is_empty() || is_compat(name) {
-        return None;
-    }
-    Some(Group {
-        name: name.to_vec(),
-        gid,
-        members,
     })
 }
 

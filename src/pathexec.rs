@@ -8,7 +8,7 @@
 
 use crate::signals::reset_for_child;
 use nix::libc::{self, c_char};
-use std::ffi::{CStr, CString, OsStr, OsString};
+use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 /// The pending changes to the environment of the program, in order.
@@ -90,36 +90,45 @@ pub fn original_var(name: &[u8]) -> Option<&'static [u8]> {
     })
 }
 
-/// Executes `file` with `argv` and the changed environment, searching the original `PATH`
-/// (default `/bin:/usr/bin`, an empty element is `.`) when `file` has no `/`. The program
-/// starts with an empty signal mask and SIGPIPE at its default. Returns the errno when
-/// nothing could be executed: the last EACCES/EPERM/EISDIR met, else the last error.
-pub fn exec(file: &OsStr, argv: &[OsString], changes: &EnvChanges) -> i32 {
+/// Executes `file` with `argv` (its first element replaced by `argv0` when given) and the
+/// changed environment, searching the original `PATH` (default `/bin:/usr/bin`, an empty
+/// element is `.`) when `file` has no `/`. The program starts with an empty signal mask and
+/// SIGPIPE at its default. Returns the errno when nothing could be executed: the last
+/// EACCES/EPERM/EISDIR met, else the last error.
+pub fn exec(file: &OsStr, argv0: Option<&OsStr>, argv: &[OsString], changes: &EnvChanges) -> i32 {
     let mut env = original_environ();
     changes.apply(&mut env);
-    let (Ok(env), Ok(argv)) = (
-        to_cstrings(env),
-        to_cstrings(argv.iter().map(|a| a.as_bytes())),
+    let mut env_buf = Vec::new();
+    for e in &env {
+        pack(&mut env_buf, e);
+    }
+    let mut argv_buf = Vec::new();
+    for (i, a) in argv.iter().enumerate() {
+        let a = match argv0 {
+            Some(argv0) if i == 0 => argv0,
+            _ => a,
+        };
+        pack(&mut argv_buf, a.as_bytes());
+    }
+    let file = file.as_bytes();
+    let (Some(envp), Some(argvp), None) = (
+        pointers(&env_buf, env.len()),
+        pointers(&argv_buf, argv.len()),
+        memchr::memchr(0, file),
     ) else {
         return libc::EINVAL;
     };
-    let envp = pointers(&env);
-    let argvp = pointers(&argv);
     reset_for_child();
-    let file = file.as_bytes();
+    let mut candidate = Vec::new();
     if memchr::memchr(b'/', file).is_some() {
-        return execve(file, &argvp, &envp);
+        return execve(&mut candidate, b"", file, &argvp, &envp);
     }
     let path = original_var(b"PATH").unwrap_or(b"/bin:/usr/bin");
     let mut saved = 0;
     let mut last = libc::ENOENT;
-    let mut candidate = Vec::new();
     for elem in path.split(|&b| b == b':') {
-        candidate.clear();
-        candidate.extend_from_slice(if elem.is_empty() { b"." } else { elem });
-        candidate.push(b'/');
-        candidate.extend_from_slice(file);
-        last = execve(&candidate, &argvp, &envp);
+        let dir: &[u8] = if elem.is_empty() { b"." } else { elem };
+        last = execve(&mut candidate, dir, file, &argvp, &envp);
         if last != libc::ENOENT {
             saved = last;
             if last != libc::EACCES && last != libc::EPERM && last != libc::EISDIR {
@@ -134,29 +143,44 @@ pub fn exec(file: &OsStr, argv: &[OsString], changes: &EnvChanges) -> i32 {
     }
 }
 
-fn to_cstrings<'a>(list: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<CString>, ()> {
-    list.into_iter()
-        .map(|s| CString::new(s).map_err(|_| ()))
-        .collect()
+/// Appends `s` and a NUL to `buf`.
+fn pack(buf: &mut Vec<u8>, s: &[u8]) {
+    buf.extend_from_slice(s);
+    buf.push(0);
 }
 
-/// A null-terminated array of pointers into `strings`.
-fn pointers(strings: &[CString]) -> Vec<*const c_char> {
-    strings
-        .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
+/// A null-terminated array of pointers to the `count` strings packed in `buf`; `None` if
+/// one of them had a NUL byte of its own.
+fn pointers(buf: &[u8], count: usize) -> Option<Vec<*const c_char>> {
+    let mut out = Vec::with_capacity(count + 1);
+    let mut start = 0;
+    for (i, &b) in buf.iter().enumerate() {
+        if b == 0 {
+            out.push(buf[start..].as_ptr().cast());
+            start = i + 1;
+        }
+    }
+    out.push(std::ptr::null());
+    (out.len() == count + 1).then_some(out)
 }
 
-/// `execve`, returning its errno.
-fn execve(path: &[u8], argv: &[*const c_char], envp: &[*const c_char]) -> i32 {
-    let Ok(path) = CString::new(path) else {
-        return libc::EINVAL;
-    };
-    // SAFETY: path is a C string; argv and envp are null-terminated arrays of C strings
-    // that outlive the call.
-    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+/// `execve` of `DIR/file` (of `file` when `dir` is empty), built in `path`; returns its errno.
+fn execve(
+    path: &mut Vec<u8>,
+    dir: &[u8],
+    file: &[u8],
+    argv: &[*const c_char],
+    envp: &[*const c_char],
+) -> i32 {
+    path.clear();
+    if !dir.is_empty() {
+        path.extend_from_slice(dir);
+        path.push(b'/');
+    }
+    pack(path, file);
+    // SAFETY: path is NUL-terminated (file has no NUL); argv and envp are null-terminated
+    // arrays of C strings that outlive the call.
+    unsafe { libc::execve(path.as_ptr().cast(), argv.as_ptr(), envp.as_ptr()) };
     nix::errno::Errno::last_raw()
 }
 
@@ -247,7 +271,7 @@ mod tests {
         let mut c = EnvChanges::new();
         c.set(b"SVBOX_PATHEXEC", b"v\x01w");
         let argv = os(&[
-            "renamed",
+            "sh",
             "-c",
             "echo \"$0 $SVBOX_PATHEXEC\"; grep -E '^Sig(Blk|Ign)' /proc/self/status",
         ]);
@@ -255,7 +279,12 @@ mod tests {
             let mut set = nix::sys::signal::SigSet::empty();
             set.add(nix::sys::signal::Signal::SIGUSR1);
             set.thread_block().unwrap();
-            exec(OsStr::new("/bin/sh"), &argv, &c)
+            exec(
+                OsStr::new("/bin/sh"),
+                Some(OsStr::new("renamed")),
+                &argv,
+                &c,
+            )
         });
         assert_eq!(status, 0, "{out}");
         let mut lines = out.lines();
@@ -271,12 +300,19 @@ mod tests {
         // The PATH of this test process is searched; a change to PATH is not.
         let mut c = EnvChanges::new();
         c.set(b"PATH", b"/nonexistent");
-        let (status, out) = run_child(|| exec(OsStr::new("sh"), &os(&["sh", "-c", ""]), &c));
+        let (status, out) = run_child(|| exec(OsStr::new("sh"), None, &os(&["sh", "-c", ""]), &c));
         assert_eq!((status, out.as_str()), (0, ""));
         let none = EnvChanges::new();
-        let (_, out) = run_child(|| exec(OsStr::new("/nonexistent/x"), &os(&["x"]), &none));
+        let (_, out) = run_child(|| exec(OsStr::new("/nonexistent/x"), None, &os(&["x"]), &none));
         assert_eq!(out, format!("errno {}", libc::ENOENT));
-        let (_, out) = run_child(|| exec(OsStr::new("svbox-no-such-program"), &os(&["x"]), &none));
+        let (_, out) = run_child(|| {
+            exec(
+                OsStr::new("svbox-no-such-program"),
+                None,
+                &os(&["x"]),
+                &none,
+            )
+        });
         assert_eq!(out, format!("errno {}", libc::ENOENT));
     }
 
@@ -293,7 +329,7 @@ mod tests {
                 // The child is single-threaded: changing its environment is safe.
                 std::env::set_var("PATH", path);
                 std::env::set_current_dir(cwd).unwrap();
-                exec(OsStr::new(name), &os(&[name]), &none)
+                exec(OsStr::new(name), None, &os(&[name]), &none)
             });
             if r.1 != format!("errno {}", libc::ETXTBSY) {
                 return r;

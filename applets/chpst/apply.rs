@@ -6,9 +6,10 @@ use super::lock::{self, Failure};
 use super::plan::{Account, Plan};
 use super::report;
 use super::uidgid::{self, Ids};
+use nix::errno::Errno as NixErrno;
 use nix::unistd::{self, Gid, Uid};
 use rustix::io::Errno;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use svbox::accounts::Passwd;
 use svbox::msg::fmt_u64;
@@ -23,6 +24,8 @@ pub fn run(plan: &Plan<'_>) -> i32 {
 }
 
 /// Every step before exec; the environment changes for the program.
+// Kept out of its callers: inlined, the binary grows (measured, opt-level z).
+#[inline(never)]
 fn prepare(plan: &Plan<'_>) -> Result<EnvChanges, i32> {
     let mut env = EnvChanges::new();
     if plan.setsid {
@@ -36,7 +39,7 @@ fn prepare(plan: &Plan<'_>) -> Result<EnvChanges, i32> {
         rustix::process::chdir(root).map_err(|e| {
             report::fatal_err(&[b"unable to change directory: ", root.as_bytes()], raw(e))
         })?;
-        rustix::process::chroot(".")
+        rustix::process::chroot(c".")
             .map_err(|e| report::fatal_err(&[b"unable to change root directory"], raw(e)))?;
     }
     if let Some(dir) = plan.chdir {
@@ -113,9 +116,10 @@ fn primary(ids: &Ids) -> u32 {
 fn become_user(ids: &Ids) -> Result<(), i32> {
     let gid = Gid::from_raw(primary(ids));
     let uid = Uid::from_raw(ids.uid);
-    let groups: Vec<Gid> = ids.gids.iter().map(|&g| Gid::from_raw(g)).collect();
-    unistd::setgroups(&groups)
-        .map_err(|e| report::fatal_err(&[b"unable to setgroups"], e as i32))?;
+    // nix's setgroups wants a copy of the list as `Gid`s; libc's takes it as it is.
+    // SAFETY: the pointer and length describe the live `gids` list.
+    let r = unsafe { nix::libc::setgroups(ids.gids.len(), ids.gids.as_ptr()) };
+    NixErrno::result(r).map_err(|e| report::fatal_err(&[b"unable to setgroups"], e as i32))?;
     unistd::setgid(gid).map_err(|e| report::fatal_err(&[b"unable to setgid"], e as i32))?;
     unistd::setuid(uid).map_err(|e| report::fatal_err(&[b"unable to setuid"], e as i32))?;
     let dropped = unistd::getuid() == uid
@@ -134,14 +138,7 @@ fn exec(plan: &Plan<'_>, env: &EnvChanges) -> i32 {
     let Some(file) = plan.prog.first() else {
         return report::FATAL;
     };
-    let errno = match plan.argv0 {
-        Some(argv0) => {
-            let mut argv: Vec<OsString> = plan.prog.to_vec();
-            argv[0] = argv0.to_os_string();
-            pathexec::exec(file, &argv, env)
-        }
-        None => pathexec::exec(file, plan.prog, env),
-    };
+    let errno = pathexec::exec(file, plan.argv0, plan.prog, env);
     if plan.quiet {
         return 0;
     }

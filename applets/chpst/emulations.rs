@@ -2,7 +2,7 @@
 //! the same plan: setuidgid, envuidgid, envdir, pgrphack, setlock (runit's inverted -n/-N:
 //! failing at once is the default) and softlimit (`=` for "up to the hard limit").
 
-use super::limits::{Limit, Which};
+use super::limits::Limit;
 use super::options;
 use super::plan::{self, Account, EnvDir, Lock, Plan};
 use super::report;
@@ -23,15 +23,19 @@ pub enum Tool {
 impl Tool {
     /// The tool `name` (already without its leading `d`) emulates, if any.
     pub fn named(name: &OsStr) -> Option<Tool> {
-        Some(match name.as_bytes() {
-            b"setuidgid" => Tool::Setuidgid,
-            b"envuidgid" => Tool::Envuidgid,
-            b"envdir" => Tool::Envdir,
-            b"pgrphack" => Tool::Pgrphack,
-            b"setlock" => Tool::Setlock,
-            b"softlimit" => Tool::Softlimit,
-            _ => return None,
-        })
+        // A table, not a match: a match on byte strings compiles to unrolled comparisons.
+        const NAMES: [(&[u8], Tool); 6] = [
+            (b"setuidgid", Tool::Setuidgid),
+            (b"envuidgid", Tool::Envuidgid),
+            (b"envdir", Tool::Envdir),
+            (b"pgrphack", Tool::Pgrphack),
+            (b"setlock", Tool::Setlock),
+            (b"softlimit", Tool::Softlimit),
+        ];
+        NAMES
+            .iter()
+            .find(|(n, _)| *n == name.as_bytes())
+            .map(|&(_, tool)| tool)
     }
 
     fn usage(self) -> &'static str {
@@ -136,19 +140,8 @@ fn softlimit<'a>(
         } else {
             Limit::Value(plan::number(arg).ok_or_else(|| report::usage(name, options::USAGE))?)
         };
-        match c {
-            b'a' => p.limits.set(Which::As, limit),
-            b'c' => p.limits.set(Which::Core, limit),
-            b'd' => p.limits.set(Which::Data, limit),
-            b'f' => p.limits.set(Which::Fsize, limit),
-            b'l' => p.limits.set(Which::Memlock, limit),
-            b'm' => p.limits.set_memory(limit),
-            b'o' => p.limits.set(Which::Nofile, limit),
-            b'p' => p.limits.set(Which::Nproc, limit),
-            b'r' => p.limits.set(Which::Rss, limit),
-            b's' => p.limits.set(Which::Stack, limit),
-            _ => p.limits.set(Which::Cpu, limit),
-        }
+        // Every option letter of softlimit names a limit.
+        p.limits.set_option(c, limit);
     }
     p.prog = opts.operands();
     if p.prog.is_empty() {
@@ -160,6 +153,7 @@ fn softlimit<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applet_chpst::limits::Which;
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()

@@ -8,10 +8,13 @@ use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{self, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use svbox::pathexec::EnvChanges;
 
 /// Adds the changes `dir` asks for to `env`; `Err(exit code)` after the message on failure.
+// Kept out of its callers: inlined, the binary grows (measured, opt-level z).
+#[inline(never)]
 pub fn read(
     dir: &OsStr,
     subdirs_fatal: bool,
@@ -21,7 +24,7 @@ pub fn read(
     let name = dir.as_bytes();
     // O_PATH needs no read permission on the starting directory, unlike runit's open(".").
     let start = fs::open(
-        ".",
+        c".",
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
@@ -38,18 +41,27 @@ pub fn read(
         )
     })?;
     let fd = fs::open(
-        ".",
+        c".",
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| report::fatal_err(&[b"unable to open directory: ", name], e.raw_os_error()))?;
-    let entries = fs::Dir::read_from(&fd)
-        .map_err(|e| report::fatal_err(&[b"unable to open directory: ", name], e.raw_os_error()))?;
+    // Entries are at most 280 bytes (names up to 255): one page holds at least one.
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = fs::RawDir::new(&fd, &mut buf);
     let cap = value_cap();
-    for entry in entries {
-        let entry = entry.map_err(|e| {
-            report::fatal_err(&[b"unable to read directory: ", name], e.raw_os_error())
-        })?;
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A directory removed while being read has no more entries (as readdir).
+            Err(Errno::NOENT) => break,
+            Err(e) => {
+                return Err(report::fatal_err(
+                    &[b"unable to read directory: ", name],
+                    e.raw_os_error(),
+                ))
+            }
+        };
         let var = entry.file_name().to_bytes();
         if var.first() == Some(&b'.') {
             continue;

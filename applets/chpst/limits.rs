@@ -28,17 +28,18 @@ pub enum Which {
     Cpu,
 }
 
-const ORDER: [(Which, Resource); 10] = [
-    (Which::Data, Resource::RLIMIT_DATA),
-    (Which::Stack, Resource::RLIMIT_STACK),
-    (Which::Memlock, Resource::RLIMIT_MEMLOCK),
-    (Which::As, Resource::RLIMIT_AS),
-    (Which::Nofile, Resource::RLIMIT_NOFILE),
-    (Which::Nproc, Resource::RLIMIT_NPROC),
-    (Which::Fsize, Resource::RLIMIT_FSIZE),
-    (Which::Core, Resource::RLIMIT_CORE),
-    (Which::Rss, Resource::RLIMIT_RSS),
-    (Which::Cpu, Resource::RLIMIT_CPU),
+/// Each limit with its resource and its option letter (the same in chpst and softlimit).
+const ORDER: [(Which, Resource, u8); 10] = [
+    (Which::Data, Resource::RLIMIT_DATA, b'd'),
+    (Which::Stack, Resource::RLIMIT_STACK, b's'),
+    (Which::Memlock, Resource::RLIMIT_MEMLOCK, b'l'),
+    (Which::As, Resource::RLIMIT_AS, b'a'),
+    (Which::Nofile, Resource::RLIMIT_NOFILE, b'o'),
+    (Which::Nproc, Resource::RLIMIT_NPROC, b'p'),
+    (Which::Fsize, Resource::RLIMIT_FSIZE, b'f'),
+    (Which::Core, Resource::RLIMIT_CORE, b'c'),
+    (Which::Rss, Resource::RLIMIT_RSS, b'r'),
+    (Which::Cpu, Resource::RLIMIT_CPU, b't'),
 ];
 
 /// The requested limits; later requests for the same limit replace earlier ones.
@@ -59,13 +60,25 @@ impl Limits {
         }
     }
 
+    /// The option `-LETTER`: `m` for memory or the letter of one limit.
+    pub fn set_option(&mut self, letter: u8, limit: Limit) {
+        if letter == b'm' {
+            self.set_memory(limit);
+        }
+        for (which, _, l) in ORDER {
+            if l == letter {
+                self.set(which, limit);
+            }
+        }
+    }
+
     pub fn get(&self, which: Which) -> Option<Limit> {
         self.wanted[which as usize]
     }
 
     /// Sets every requested soft limit; `Err(exit code)` after the message on failure.
     pub fn apply(&self) -> Result<(), i32> {
-        for (which, resource) in ORDER {
+        for (which, resource, _) in ORDER {
             let Some(limit) = self.get(which) else {
                 continue;
             };

@@ -1,6 +1,6 @@
 //! chpst's own command line (runit 2.1.2's options, 2.2.0's `-C`, svbox's `-G`).
 
-use super::limits::{Limit, Which};
+use super::limits::Limit;
 use super::plan::{self, Account, EnvDir, Lock, Plan};
 use super::report;
 use std::ffi::{OsStr, OsString};
@@ -13,6 +13,8 @@ const VERSION: &[u8] = b"$Id: f279d44141c981dd7535a12260efcf1ef7beed26 $";
 const SPEC: &str = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012VG";
 
 /// Parses `args`; `Err(exit code)` once usage has been printed.
+// Kept out of its callers: inlined, the binary grows (measured, opt-level z).
+#[inline(never)]
 pub fn parse<'a>(args: &'a [OsString], name: &OsStr) -> Result<Plan<'a>, i32> {
     let usage = || report::usage(name, USAGE);
     let limit = |arg: &OsStr| plan::number(arg).map(Limit::Value).ok_or_else(usage);
@@ -36,14 +38,9 @@ pub fn parse<'a>(args: &'a [OsString], name: &OsStr) -> Result<Plan<'a>, i32> {
                     subdirs_fatal: false,
                 })
             }
-            b'm' => p.limits.set_memory(limit(arg)?),
-            b'd' => p.limits.set(Which::Data, limit(arg)?),
-            b'o' => p.limits.set(Which::Nofile, limit(arg)?),
-            b'p' => p.limits.set(Which::Nproc, limit(arg)?),
-            b'f' => p.limits.set(Which::Fsize, limit(arg)?),
-            b'c' => p.limits.set(Which::Core, limit(arg)?),
-            b'r' => p.limits.set(Which::Rss, limit(arg)?),
-            b't' => p.limits.set(Which::Cpu, limit(arg)?),
+            b'm' | b'd' | b'o' | b'p' | b'f' | b'c' | b'r' | b't' => {
+                p.limits.set_option(c, limit(arg)?)
+            }
             b'/' => p.root = Some(arg),
             b'C' => p.chdir = Some(arg),
             b'n' => p.nice = plan::nice_increment(arg).ok_or_else(usage)?,
@@ -86,6 +83,7 @@ fn extended(spec: &OsStr) -> Account<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::applet_chpst::limits::Which;
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()

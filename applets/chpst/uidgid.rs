@@ -3,6 +3,7 @@
 //! and `-G`'s additions: the user's group memberships and login variables.
 
 use super::report;
+use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
 use svbox::accounts::{self, Passwd};
 
@@ -32,16 +33,10 @@ pub enum Error {
 }
 
 /// Resolves `spec`: chpst's syntax when `extended`, else a plain account name.
+// Kept out of its callers: inlined, the binary grows (measured, opt-level z).
+#[inline(never)]
 pub fn resolve(spec: &[u8], extended: bool) -> Result<Ids, Error> {
-    if !extended {
-        let user = lookup_user(spec)?;
-        return Ok(Ids {
-            uid: user.uid,
-            gids: vec![user.gid],
-            user: Some(user),
-        });
-    }
-    if let Some(numeric) = spec.strip_prefix(b":") {
+    if let (true, Some(numeric)) = (extended, spec.strip_prefix(b":")) {
         let (uid, gids) = parse_numeric(numeric).ok_or(Error::Invalid)?;
         return Ok(Ids {
             uid,
@@ -49,19 +44,22 @@ pub fn resolve(spec: &[u8], extended: bool) -> Result<Ids, Error> {
             user: None,
         });
     }
-    let mut parts = spec.split(|&b| b == b':');
-    let name = parts.next().unwrap_or_default();
+    let (name, groups) = match memchr::memchr(b':', spec) {
+        Some(colon) if extended => (&spec[..colon], Some(&spec[colon + 1..])),
+        _ => (spec, None),
+    };
     let user = lookup_user(name)?;
     let mut gids = Vec::new();
-    if memchr::memchr(b':', spec).is_some() {
-        for group in parts.take(SPEC_GROUPS) {
-            let g = accounts::group_by_name(group)
-                .map_err(|e| Error::Lookup(e.raw_os_error()))?
-                .ok_or(Error::Unknown)?;
-            gids.push(g.gid);
+    match groups {
+        Some(groups) => {
+            for group in groups.split(|&b| b == b':').take(SPEC_GROUPS) {
+                let gid = accounts::group_id(group)
+                    .map_err(|e| Error::Lookup(e.raw_os_error()))?
+                    .ok_or(Error::Unknown)?;
+                gids.push(gid);
+            }
         }
-    } else {
-        gids.push(user.gid);
+        None => gids.push(user.gid),
     }
     Ok(Ids {
         uid: user.uid,
@@ -81,27 +79,25 @@ fn lookup_user(name: &[u8]) -> Result<Passwd, Error> {
 fn parse_numeric(spec: &[u8]) -> Option<(u32, Vec<u32>)> {
     let colon = memchr::memchr(b':', spec)?;
     let uid = id(&spec[..colon])?;
-    let rest = &spec[colon + 1..];
-    let gids: Vec<u32> = rest.split(|&b| b == b':').map(id).collect::<Option<_>>()?;
-    // runit reads 60 gids; a 61st field is left over and makes the SPEC invalid, except
-    // the empty one after a trailing `:` of the 60th.
-    match gids.len() {
-        n if n <= SPEC_GROUPS => Some((uid, gids)),
-        n if n == SPEC_GROUPS + 1 && rest.ends_with(b":") => {
-            Some((uid, gids[..SPEC_GROUPS].to_vec()))
+    let mut gids = Vec::new();
+    let mut fields = spec[colon + 1..].split(|&b| b == b':');
+    while let Some(field) = fields.next() {
+        // runit reads 60 gids; a 61st field is left over and makes the SPEC invalid, except
+        // the empty one after a trailing `:` of the 60th.
+        if gids.len() == SPEC_GROUPS {
+            return (field.is_empty() && fields.next().is_none()).then_some((uid, gids));
         }
-        _ => None,
+        gids.push(id(field)?);
     }
+    Some((uid, gids))
 }
 
 /// A decimal id field; empty is 0.
 fn id(field: &[u8]) -> Option<u32> {
-    if !field.iter().all(u8::is_ascii_digit) {
-        return None;
+    if field.is_empty() {
+        return Some(0);
     }
-    field.iter().try_fold(0u32, |acc, &d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
+    accounts::parse_id(field)
 }
 
 /// `-G`: appends the groups of /etc/group that list the user (not already in the list).
@@ -109,20 +105,18 @@ pub fn add_memberships(ids: &mut Ids) -> Result<(), Error> {
     add_memberships_from(ids, accounts::GROUP)
 }
 
-fn add_memberships_from(ids: &mut Ids, group_file: &str) -> Result<(), Error> {
+fn add_memberships_from(ids: &mut Ids, group_file: &CStr) -> Result<(), Error> {
     let Some(user) = &ids.user else {
         return Ok(());
     };
     let found = accounts::groups_of_in(group_file, &user.name)
         .map_err(|e| Error::Lookup(e.raw_os_error()))?;
-    let mut seen = ids.gids.clone();
-    seen.sort_unstable();
     for gid in found {
         if ids.gids.len() >= NGROUPS_MAX {
             break;
         }
-        if let Err(at) = seen.binary_search(&gid) {
-            seen.insert(at, gid);
+        // A linear search: a user is a member of few groups.
+        if !ids.gids.contains(&gid) {
             ids.gids.push(gid);
         }
     }
@@ -146,6 +140,8 @@ pub fn report(error: Error, spec: &std::ffi::OsStr, extended: bool) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::os::unix::ffi::OsStringExt;
 
     fn numeric(spec: &str) -> Option<(u32, Vec<u32>)> {
         parse_numeric(spec.as_bytes())
@@ -204,7 +200,8 @@ mod tests {
             "a:x:5:alice\nb:x:7:bob,alice\nc:x:8:alice\nd:x:7:alice\ne:x:9:carol\n",
         )
         .unwrap();
-        let file = file.to_str().unwrap();
+        let file = std::ffi::CString::new(file.into_os_string().into_vec()).unwrap();
+        let file = file.as_c_str();
         let alice = Passwd {
             name: b"alice".to_vec(),
             uid: 1000,
@@ -227,8 +224,9 @@ mod tests {
         add_memberships_from(&mut numeric, file).unwrap();
         assert_eq!(numeric.gids, vec![1], "numeric SPECs get nothing");
         let missing = dir.path().join("none");
+        let missing = std::ffi::CString::new(missing.into_os_string().into_vec()).unwrap();
         assert_eq!(
-            add_memberships_from(&mut ids, missing.to_str().unwrap()),
+            add_memberships_from(&mut ids, &missing),
             Err(Error::Lookup(nix::libc::ENOENT))
         );
     }
