@@ -1,6 +1,9 @@
 //! sv: control and query services supervised by runsv, as runit's `sv` (and, called by any
 //! other name, its LSB init-script mode), with an event-driven wait instead of 420 ms polls.
 //! install: usr/bin
+//!
+//! Size: the phases are `#[inline(never)]` (here and in `sv/`); folded into `main` they
+//! made the size-tuned binary larger.
 
 #[path = "sv/options.rs"]
 mod options;
@@ -16,14 +19,13 @@ mod wait;
 use options::Act;
 use service::{Flow, Sv};
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
-use std::time::Instant;
+use svbox::mono::{Mono, SECOND};
 use wait::{Target, Wait, Watcher};
 
 pub fn main(args: Vec<OsString>) -> i32 {
     // A kept `supervise/ok` must never take the number of a closed stdout.
     svbox::fsio::fill_std_fds();
-    let start = Instant::now();
+    let start = Mono::now();
     let inv = match options::parse(&args) {
         Ok(inv) => inv,
         Err(code) => return code,
@@ -32,11 +34,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Ok(sv) => sv,
         Err(code) => return code,
     };
-    let Some(action) = options::action(inv.command.as_bytes(), inv.lsb, inv.verbose) else {
+    let Some(action) = options::action(inv.command, inv.lsb, inv.verbose) else {
         return inv.usage();
     };
     sv.set_first(action.bytes[0]);
-    match run(&mut sv, &action, inv.services, inv.wait_secs, start) {
+    let targets = inv.services.iter().map(|n| Target::new(n)).collect();
+    match run(&mut sv, &action, targets, inv.wait_secs, start) {
         Ok(()) => sv.out.exit_code(),
         Err(code) => code,
     }
@@ -44,24 +47,24 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
 /// Sends the command to every service, then waits if the command does; `Err(code)` means
 /// exit now with that code (a fatal error, or the answer of LSB `status`).
+#[inline(never)]
 fn run(
     sv: &mut Sv,
     action: &options::Action,
-    names: Vec<OsString>,
+    mut targets: Vec<Target<'_>>,
     wait_secs: u64,
-    start: Instant,
+    start: Mono,
 ) -> Result<(), i32> {
-    let mut targets: Vec<Target> = names.into_iter().map(Target::new).collect();
     let mut watcher = Watcher::new(action.wait);
     for t in targets.iter_mut() {
-        if !sv.enter(&t.name) {
+        if !sv.enter(t.name) {
             t.alive = false;
             sv.leave()?;
             continue;
         }
-        let name = t.name.as_bytes();
+        let name = t.name;
         match action.act {
-            Act::Control => match sv.control(name, &action.bytes) {
+            Act::Control => match sv.control(name, action.bytes) {
                 Some(ok) if action.wait => watcher.keep(t, ok),
                 Some(_) => {}
                 None => t.alive = false,
@@ -84,9 +87,9 @@ fn run(
         return Ok(());
     }
     let params = Wait {
-        bytes: &action.bytes,
+        bytes: action.bytes,
         kill: action.kill,
-        limit: std::time::Duration::from_secs(wait_secs),
+        limit: wait_secs.saturating_mul(SECOND),
         start,
     };
     wait::run(sv, &mut targets, &mut watcher, &params)

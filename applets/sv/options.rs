@@ -3,7 +3,7 @@
 //! wait, whether a timeout kills).
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use svbox::getopt::Getopt;
 use svbox::msg::{basename, usage, Line};
 
@@ -12,7 +12,7 @@ pub const USAGE_LSB: &str = " [-w sec] command";
 pub const VERSION: &str = "$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $";
 
 /// Where sv looks for bare service names without `SVDIR`: busybox/Void, Debian, upstream.
-const DEFAULT_DIRS: [&str; 3] = ["/var/service", "/etc/service", "/service"];
+const DEFAULT_DIRS: [&std::ffi::CStr; 3] = [c"/var/service", c"/etc/service", c"/service"];
 
 /// What the first pass does for each service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,45 +30,44 @@ pub enum Act {
 pub struct Action {
     pub act: Act,
     /// The control bytes; also the predicates checked while waiting (`C` = `check`).
-    pub bytes: Vec<u8>,
+    pub bytes: &'static [u8],
     pub wait: bool,
     /// A timeout prints `kill:` and sends `k`.
     pub kill: bool,
 }
 
 /// Everything sv needs from its arguments and environment.
-pub struct Invocation {
+pub struct Invocation<'a> {
     /// Program name (basename of argv[0]); in LSB mode also the service name.
-    pub progname: OsString,
+    pub progname: &'a OsStr,
     pub lsb: bool,
     pub svdir: OsString,
     pub wait_secs: u64,
     pub verbose: bool,
-    pub command: OsString,
-    pub services: Vec<OsString>,
+    pub command: &'a [u8],
+    pub services: Vec<&'a [u8]>,
 }
 
-impl Invocation {
+impl Invocation<'_> {
     /// The usage exit code for this mode, after printing the usage message.
     pub fn usage(&self) -> i32 {
-        print_usage(&self.progname, self.lsb)
+        print_usage(self.progname, self.lsb)
     }
 }
 
 fn print_usage(progname: &OsStr, lsb: bool) -> i32 {
-    if lsb {
-        usage(progname, USAGE_LSB);
-        2
-    } else {
-        usage(progname, USAGE);
-        100
-    }
+    let (text, code) = if lsb { (USAGE_LSB, 2) } else { (USAGE, 100) };
+    usage(progname, text);
+    code
 }
 
 /// djb's `scan_ulong`: leading decimal digits, 0 if there are none (saturating, not wrapping).
 pub fn scan_ulong(text: &[u8]) -> u64 {
     let mut value: u64 = 0;
-    for &c in text.iter().take_while(|c| c.is_ascii_digit()) {
+    for &c in text {
+        if !c.is_ascii_digit() {
+            break;
+        }
         value = value.saturating_mul(10).saturating_add(u64::from(c - b'0'));
     }
     value
@@ -77,23 +76,21 @@ pub fn scan_ulong(text: &[u8]) -> u64 {
 /// The services directory when `SVDIR` is unset: the first of `DEFAULT_DIRS` that is a
 /// directory, else the first.
 fn default_svdir() -> OsString {
-    for dir in DEFAULT_DIRS {
-        if rustix::fs::stat(dir)
-            .is_ok_and(|s| rustix::fs::FileType::from_raw_mode(s.st_mode).is_dir())
-        {
-            return OsString::from(dir);
-        }
-    }
-    OsString::from(DEFAULT_DIRS[0])
+    let dir = DEFAULT_DIRS
+        .into_iter()
+        .find(|dir| svbox::filestat::stat(dir).is_ok_and(|s| s.is_dir()))
+        .unwrap_or(DEFAULT_DIRS[0]);
+    OsString::from_vec(dir.to_bytes().to_vec())
 }
 
 /// Parses argv and the environment; `Err(code)` after printing usage or getopt errors.
-pub fn parse(args: &[OsString]) -> Result<Invocation, i32> {
+#[inline(never)]
+pub fn parse(args: &[OsString]) -> Result<Invocation<'_>, i32> {
     let argv0 = args
         .first()
         .map(OsString::as_os_str)
         .unwrap_or(OsStr::new("sv"));
-    let progname = basename(argv0).to_os_string();
+    let progname = basename(argv0);
     let lsb = progname.as_bytes() != b"sv";
     let svdir = std::env::var_os("SVDIR").unwrap_or_else(default_svdir);
     let mut wait_secs = 7;
@@ -112,93 +109,82 @@ pub fn parse(args: &[OsString]) -> Result<Invocation, i32> {
             Ok(_) => {
                 // -V: the version line, then usage (runit's fall-through).
                 Line::new().s(VERSION).to_stderr();
-                return Err(print_usage(&progname, lsb));
+                return Err(print_usage(progname, lsb));
             }
             Err(e) => {
                 e.print(argv0);
-                return Err(print_usage(&progname, lsb));
+                return Err(print_usage(progname, lsb));
             }
         }
     }
     let operands = getopt.operands();
-    let Some((command, rest)) = operands.split_first() else {
-        return Err(print_usage(&progname, lsb));
-    };
-    let services = if lsb {
-        vec![progname.clone()]
+    let services: Vec<&[u8]> = if lsb {
+        vec![progname.as_bytes()]
     } else {
-        rest.to_vec()
+        operands.iter().skip(1).map(|s| s.as_bytes()).collect()
     };
-    if services.is_empty() {
-        return Err(print_usage(&progname, lsb));
-    }
+    let (Some(command), false) = (operands.first(), services.is_empty()) else {
+        return Err(print_usage(progname, lsb));
+    };
     Ok(Invocation {
         progname,
         lsb,
         svdir,
         wait_secs,
         verbose,
-        command: command.clone(),
+        command: command.as_bytes(),
         services,
     })
 }
 
+/// Whole command words (§4.3): the bytes they send, and whether a timeout kills.
+const WORDS: [(&[u8], &[u8], bool); 11] = [
+    (b"check", b"C", false),
+    (b"force-reload", b"tc", true),
+    (b"force-restart", b"tcu", true),
+    (b"force-shutdown", b"x", true),
+    (b"force-stop", b"d", true),
+    (b"reload", b"h", false),
+    (b"restart", b"tcu", false),
+    (b"shutdown", b"x", false),
+    (b"start", b"u", false),
+    (b"stop", b"d", false),
+    (b"try-restart", b"tc", false),
+];
+
+/// Capital first letters: wait, and kill on timeout.
+const CAPITALS: [(u8, &[u8]); 4] = [(b'X', b"x"), (b'E', b"x"), (b'D', b"d"), (b'T', b"tc")];
+
+/// First letters sent as they are, waiting only with `-v`/`-w`.
+const LETTERS: &[u8] = b"tcudophaikq12";
+
 /// Decodes a command word (§4.3); `None` means usage.
 pub fn action(command: &[u8], lsb: bool, verbose: bool) -> Option<Action> {
-    let send = |bytes: &[u8], wait: bool, kill: bool| Action {
-        act: Act::Control,
-        bytes: bytes.to_vec(),
+    let first = *command.first()?;
+    let (bytes, wait, kill): (&'static [u8], bool, bool) =
+        if let Some(&(_, bytes, kill)) = WORDS.iter().find(|w| w.0 == command) {
+            (bytes, true, kill)
+        } else if let Some(&(_, bytes)) = CAPITALS.iter().find(|c| c.0 == first) {
+            (bytes, true, true)
+        } else if first == b'x' || first == b'e' {
+            (b"x", verbose, false)
+        } else if first == b's' && (!lsb || command == b"status") {
+            (b"s", false, false)
+        } else {
+            let i = LETTERS.iter().position(|&c| c == first)?;
+            (&LETTERS[i..=i], verbose, false)
+        };
+    let act = match bytes {
+        b"C" => Act::Nothing,
+        b"s" => Act::Status,
+        _ => Act::Control,
+    };
+    Some(Action {
+        act,
+        bytes,
         wait,
         kill,
-    };
-    let first = *command.first()?;
-    let a = match first {
-        b'x' | b'e' => send(b"x", verbose, false),
-        b'X' | b'E' => send(b"x", true, true),
-        b'D' => send(b"d", true, true),
-        b'T' => send(b"tc", true, true),
-        b't' if command == b"try-restart" => send(b"tc", true, false),
-        b'c' if command == b"check" => Action {
-            act: Act::Nothing,
-            bytes: b"C".to_vec(),
-            wait: true,
-            kill: false,
-        },
-        b't' | b'c' | b'u' | b'd' | b'o' | b'p' | b'h' | b'a' | b'i' | b'k' | b'q' | b'1'
-        | b'2' => send(&[first], verbose, false),
-        b's' => match command {
-            b"shutdown" => send(b"x", true, false),
-            b"start" => send(b"u", true, false),
-            b"stop" => send(b"d", true, false),
-            b"status" => Action {
-                act: Act::Status,
-                bytes: b"s".to_vec(),
-                wait: false,
-                kill: false,
-            },
-            _ if lsb => return None,
-            _ => Action {
-                act: Act::Status,
-                bytes: b"s".to_vec(),
-                wait: false,
-                kill: false,
-            },
-        },
-        b'r' => match command {
-            b"restart" => send(b"tcu", true, false),
-            b"reload" => send(b"h", true, false),
-            _ => return None,
-        },
-        b'f' => match command {
-            b"force-reload" => send(b"tc", true, true),
-            b"force-restart" => send(b"tcu", true, true),
-            b"force-shutdown" => send(b"x", true, true),
-            b"force-stop" => send(b"d", true, true),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some(a)
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +192,7 @@ mod tests {
     use super::*;
 
     fn bytes(cmd: &str, verbose: bool) -> Option<(Vec<u8>, bool, bool)> {
-        action(cmd.as_bytes(), false, verbose).map(|a| (a.bytes, a.wait, a.kill))
+        action(cmd.as_bytes(), false, verbose).map(|a| (a.bytes.to_vec(), a.wait, a.kill))
     }
 
     #[test]

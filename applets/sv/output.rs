@@ -30,13 +30,10 @@ impl Out {
 
     /// `PREFIX NAME[/log]: TEXT[: ERR]\n`, appended to what is pending and flushed.
     pub fn line(&mut self, prefix: &str, name: &[u8], log: bool, text: &str, err: Option<Errno>) {
-        self.puts(prefix.as_bytes());
-        self.puts(name);
-        if log {
-            self.puts(b"/log");
+        let log: &[u8] = if log { b"/log" } else { b"" };
+        for part in [prefix.as_bytes(), name, log, b": ", text.as_bytes()] {
+            self.puts(part);
         }
-        self.puts(b": ");
-        self.puts(text.as_bytes());
         if let Some(e) = err {
             self.puts(b": ");
             self.puts(errstr(e.raw_os_error()).as_bytes());
@@ -67,24 +64,22 @@ impl Out {
 
 /// `warning: WHAT NAME/FILE: ERR` on stderr (stat/fork/exec/wait trouble with down, check).
 pub fn stderr_warning(what: &str, name: &[u8], file: &str, errno: i32) {
-    let mut line = Vec::with_capacity(64 + name.len());
-    line.extend_from_slice(b"warning: ");
-    line.extend_from_slice(what.as_bytes());
-    line.extend_from_slice(name);
-    line.extend_from_slice(file.as_bytes());
-    line.extend_from_slice(b": ");
-    line.extend_from_slice(errstr(errno).as_bytes());
-    line.push(b'\n');
-    write_all(rustix::stdio::stderr(), &line);
+    stderr_line(
+        &[b"warning: ", what.as_bytes(), name, file.as_bytes()],
+        errno,
+    );
 }
 
 /// `fatal: TEXT: ERR` on stderr.
 pub fn fatal(text: &str, err: Errno) {
-    let mut line = Vec::with_capacity(96);
-    line.extend_from_slice(b"fatal: ");
-    line.extend_from_slice(text.as_bytes());
+    stderr_line(&[b"fatal: ", text.as_bytes()], err.raw_os_error());
+}
+
+/// `PARTS: ERR` as one line on stderr.
+fn stderr_line(parts: &[&[u8]], errno: i32) {
+    let mut line = parts.concat();
     line.extend_from_slice(b": ");
-    line.extend_from_slice(errstr(err.raw_os_error()).as_bytes());
+    line.extend_from_slice(errstr(errno).as_bytes());
     line.push(b'\n');
     write_all(rustix::stdio::stderr(), &line);
 }

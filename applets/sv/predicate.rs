@@ -24,7 +24,7 @@ pub enum Verdict {
 /// Runs `./check` in the current directory: true if absent, or if it exits 0 (or cannot be
 /// executed at all, or dies by a signal — runit's quirks).
 pub fn check_script(name: &[u8]) -> bool {
-    match rustix::fs::stat("check") {
+    match svbox::filestat::stat(c"check") {
         Ok(_) => {}
         Err(Errno::NOENT) => return true,
         Err(e) => {
@@ -90,6 +90,7 @@ fn holds(sv: &Sv, name: &[u8], c: u8, st: &Status) -> Result<(), Unmet> {
 
 /// runit's `check`: evaluates every byte of `bytes` on a fresh status read of the current
 /// directory and prints `ok: STATUS` when all hold.
+#[inline(never)]
 pub fn evaluate(sv: &mut Sv, name: &[u8], bytes: &[u8]) -> Verdict {
     let (st, ok) = match sv.status_get(name, false) {
         Got::Status(st, ok) => (st, ok),

@@ -8,6 +8,7 @@ use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use svbox::fsio::ReadError;
+use svbox::msg::fmt_u64;
 use svbox::status::{RunState, Status, RUNIT_LEN};
 use svbox::supervise::{self, Origin, SendError};
 use svbox::tai::Tai64n;
@@ -45,6 +46,7 @@ pub struct Sv {
 
 impl Sv {
     /// Opens the current directory to return to; `Err(code)` after the fatal message.
+    #[inline(never)]
     pub fn new(lsb: bool, svdir: OsString) -> Result<Sv, i32> {
         let tstart = Tai64n::now();
         let curdir = Origin::here().map_err(|e| {
@@ -69,20 +71,24 @@ impl Sv {
 
     /// Changes into the service directory: bare names (not starting with `/` or `.`, not
     /// ending in `/`) under SVDIR, everything else relative to the current directory.
-    pub fn enter(&mut self, name: &OsStr) -> bool {
-        let b = name.as_bytes();
-        let bare = !b.is_empty() && b[0] != b'/' && b[0] != b'.' && b[b.len() - 1] != b'/';
+    pub fn enter(&mut self, name: &[u8]) -> bool {
+        let dir = OsStr::from_bytes(name);
+        let bare = !matches!(name.first(), None | Some(b'/' | b'.')) && name.last() != Some(&b'/');
         let result = if bare {
             rustix::process::chdir(self.svdir.as_os_str())
-                .and_then(|()| rustix::process::chdir(name))
+                .and_then(|()| rustix::process::chdir(dir))
         } else {
-            rustix::process::chdir(name)
+            rustix::process::chdir(dir)
         };
         match result {
             Ok(()) => true,
             Err(e) => {
-                self.out
-                    .fail(b, false, "unable to change to service directory", Some(e));
+                self.out.fail(
+                    name,
+                    false,
+                    "unable to change to service directory",
+                    Some(e),
+                );
                 false
             }
         }
@@ -97,16 +103,21 @@ impl Sv {
         })
     }
 
+    /// `runsv not running`: `ok:` when `command` is `x` (exit), else a counted `fail:`.
+    fn not_running(&mut self, name: &[u8], log: bool, command: u8) {
+        if command == b'x' {
+            self.out.ok(name, log, "runsv not running");
+        } else {
+            self.out.fail(name, log, "runsv not running", None);
+        }
+    }
+
     /// runit's `svstatus_get` in the current directory.
     pub fn status_get(&mut self, name: &[u8], log: bool) -> Got {
         let ok = match supervise::open_ok() {
             Ok(fd) => fd,
             Err(Errno::NXIO) => {
-                if self.first == b'x' {
-                    self.out.ok(name, log, "runsv not running");
-                } else {
-                    self.out.fail(name, log, "runsv not running", None);
-                }
+                self.not_running(name, log, self.first);
                 return Got::NotRunning;
             }
             Err(e) => {
@@ -115,48 +126,26 @@ impl Sv {
                 return Got::Failed;
             }
         };
+        const BAD: (&str, Option<Errno>) = ("unable to read supervise/status: bad format", None);
         let mut buf = [0u8; RUNIT_LEN];
         // One read, as runit does: a file of at least 20 bytes is a record.
-        match supervise::read_status(&mut buf) {
-            Ok(RUNIT_LEN) => {}
-            Err(ReadError::Open(e)) => {
-                self.out
-                    .warn(name, log, "unable to open supervise/status", Some(e));
-                return Got::Failed;
-            }
-            Ok(_) => {
-                self.out.warn(
-                    name,
-                    log,
-                    "unable to read supervise/status: bad format",
-                    None,
-                );
-                return Got::Failed;
-            }
-            Err(ReadError::Read(e)) => {
-                self.out
-                    .warn(name, log, "unable to read supervise/status", Some(e));
-                return Got::Failed;
-            }
-        }
-        match Status::decode(&buf) {
-            Ok(status) => Got::Status(status, ok),
-            Err(_) => {
-                self.out.warn(
-                    name,
-                    log,
-                    "unable to read supervise/status: bad format",
-                    None,
-                );
-                Got::Failed
-            }
-        }
+        let problem = match supervise::read_status(&mut buf) {
+            Ok(RUNIT_LEN) => match Status::decode(&buf) {
+                Ok(status) => return Got::Status(status, ok),
+                Err(_) => BAD,
+            },
+            Ok(_) => BAD,
+            Err(ReadError::Open(e)) => ("unable to open supervise/status", Some(e)),
+            Err(ReadError::Read(e)) => ("unable to read supervise/status", Some(e)),
+        };
+        self.out.warn(name, log, problem.0, problem.1);
+        Got::Failed
     }
 
     /// Appends the status line (without newline) for the current directory; 1 if a pid
     /// is recorded, 2 if not, 0 if `down` could not be examined (nothing printed then).
     pub fn status_print(&mut self, label: &[u8], service: &[u8], st: &Status) -> u8 {
-        let normally_up = match rustix::fs::stat("down") {
+        let normally_up = match svbox::filestat::stat(c"down") {
             Ok(_) => false,
             Err(Errno::NOENT) => true,
             Err(e) => {
@@ -172,11 +161,11 @@ impl Sv {
         let mut digits = [0u8; 20];
         if st.state != RunState::Down {
             out.puts(b"(pid ");
-            out.puts(svbox::msg::fmt_u64(u64::from(st.pid), &mut digits));
+            out.puts(fmt_u64(u64::from(st.pid), &mut digits));
             out.puts(b") ");
         }
         let secs = self.tnow.sec.saturating_sub(st.stamp.sec);
-        out.puts(svbox::msg::fmt_u64(secs, &mut digits));
+        out.puts(fmt_u64(secs, &mut digits));
         out.puts(b"s");
         let pid = st.pid != 0;
         svbox::supervise::state_suffixes(pid, normally_up, st.paused, st.want, |s| out.puts(s));
@@ -191,6 +180,7 @@ impl Sv {
     }
 
     /// The `status` command for the service in the current directory.
+    #[inline(never)]
     pub fn status(&mut self, name: &[u8]) -> Flow {
         let st = match self.status_get(name, false) {
             Got::Status(st, _) => st,
@@ -240,27 +230,17 @@ impl Sv {
         }
         // One write: runsv must see the bytes of `tcu` in order, and a FIFO write of so few
         // bytes is atomic.
-        match supervise::send(bytes) {
-            Ok(()) => Some(ok),
+        let problem = match supervise::send(bytes) {
+            Ok(()) => return Some(ok),
             Err(SendError::Open(Errno::NXIO)) => {
-                if bytes[0] == b'x' {
-                    self.out.ok(name, false, "runsv not running");
-                } else {
-                    self.out.fail(name, false, "runsv not running", None);
-                }
-                None
+                self.not_running(name, false, bytes[0]);
+                return None;
             }
-            Err(SendError::Open(e)) => {
-                self.out
-                    .warn(name, false, "unable to open supervise/control", Some(e));
-                None
-            }
-            Err(SendError::Write(e)) => {
-                self.out
-                    .warn(name, false, "unable to write to supervise/control", Some(e));
-                None
-            }
-        }
+            Err(SendError::Open(e)) => ("unable to open supervise/control", e),
+            Err(SendError::Write(e)) => ("unable to write to supervise/control", e),
+        };
+        self.out.warn(name, false, problem.0, Some(problem.1));
+        None
     }
 }
 

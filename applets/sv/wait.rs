@@ -7,40 +7,41 @@
 
 use super::predicate::{evaluate, Verdict};
 use super::service::Sv;
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify;
 use rustix::io::Errno;
-use std::ffi::OsString;
 use std::mem::MaybeUninit;
-use std::os::unix::ffi::OsStrExt;
-use std::time::{Duration, Instant};
+use svbox::mono::{Mono, SECOND};
 
-/// runit's polling interval, kept as the fallback re-check.
-const RECHECK: Duration = Duration::from_millis(420);
+const MILLISECOND: u64 = SECOND / 1000;
+/// runit's polling interval, kept as the fallback re-check (nanoseconds).
+const RECHECK: u64 = 420 * MILLISECOND;
 /// First re-run delay of a failing `check` script; doubles up to `RECHECK`.
-const CHECK_BACKOFF: Duration = Duration::from_millis(5);
+const CHECK_BACKOFF: u64 = 5 * MILLISECOND;
 
 /// One service named on the command line.
-pub struct Target {
-    pub name: OsString,
+pub struct Target<'a> {
+    pub name: &'a [u8],
     pub alive: bool,
     wd: Option<i32>,
     ok: Option<OwnedFd>,
     dirty: bool,
-    due: Option<Instant>,
-    backoff: Duration,
+    /// When the next timed re-check is due; zero (due at once) until the first round.
+    due: Mono,
+    backoff: u64,
 }
 
-impl Target {
-    pub fn new(name: OsString) -> Target {
+impl<'a> Target<'a> {
+    #[inline(never)]
+    pub fn new(name: &'a [u8]) -> Target<'a> {
         Target {
             name,
             alive: true,
             wd: None,
             ok: None,
             dirty: false,
-            due: None,
+            due: Mono::default(),
             backoff: CHECK_BACKOFF,
         }
     }
@@ -77,7 +78,7 @@ impl Watcher {
     }
 
     /// Watches `supervise/` of the service in the current directory.
-    pub fn watch(&self, target: &mut Target) {
+    pub fn watch(&self, target: &mut Target<'_>) {
         if let Some(fd) = &self.fd {
             let flags = inotify::WatchFlags::MOVED_TO
                 | inotify::WatchFlags::CLOSE_WRITE
@@ -88,7 +89,7 @@ impl Watcher {
     }
 
     /// Keeps (or replaces) the `supervise/ok` write end of `target` if the budget allows.
-    pub fn keep(&mut self, target: &mut Target, ok: OwnedFd) {
+    pub fn keep(&mut self, target: &mut Target<'_>, ok: OwnedFd) {
         if target.ok.is_some() {
             target.ok = Some(ok);
         } else if self.kept < self.budget {
@@ -97,14 +98,15 @@ impl Watcher {
         }
     }
 
-    fn release(&mut self, target: &mut Target) {
+    fn release(&mut self, target: &mut Target<'_>) {
         if target.ok.take().is_some() {
             self.kept -= 1;
         }
     }
 
     /// Marks the targets whose status changed; reads until the queue is empty.
-    fn drain(&self, targets: &mut [Target]) {
+    #[inline(never)]
+    fn drain(&self, targets: &mut [Target<'_>]) {
         let Some(fd) = &self.fd else { return };
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
         let mut reader = inotify::Reader::new(fd, &mut buf);
@@ -143,23 +145,30 @@ impl Watcher {
 pub struct Wait<'a> {
     pub bytes: &'a [u8],
     pub kill: bool,
-    pub limit: Duration,
-    pub start: Instant,
+    /// The wait time in nanoseconds.
+    pub limit: u64,
+    pub start: Mono,
 }
 
 /// Waits until every alive target satisfies the predicates or times out; `Err(code)` on a
 /// fatal error.
-pub fn run(sv: &mut Sv, targets: &mut [Target], w: &mut Watcher, p: &Wait<'_>) -> Result<(), i32> {
+#[inline(never)]
+pub fn run(
+    sv: &mut Sv,
+    targets: &mut [Target<'_>],
+    w: &mut Watcher,
+    p: &Wait<'_>,
+) -> Result<(), i32> {
     // As in runit, the first round (right after sending) counts as elapsed 0: it never
     // times out, even with a wait of 0.
     let mut first = true;
     loop {
-        let now = Instant::now();
-        let over = !first && now.duration_since(p.start) > p.limit;
+        let now = Mono::now();
+        let over = !first && now.since(p.start) > p.limit;
         first = false;
         sv.tnow = svbox::tai::Tai64n::now();
         for t in targets.iter_mut() {
-            if !t.alive || !(t.dirty || over || t.due.map_or(true, |d| now >= d)) {
+            if !t.alive || !(t.dirty || over || now >= t.due) {
                 continue;
             }
             round(sv, t, w, p, over)?;
@@ -172,15 +181,16 @@ pub fn run(sv: &mut Sv, targets: &mut [Target], w: &mut Watcher, p: &Wait<'_>) -
 }
 
 /// One evaluation of one target, with the timeout rule.
+#[inline(never)]
 fn round(
     sv: &mut Sv,
-    t: &mut Target,
+    t: &mut Target<'_>,
     w: &mut Watcher,
     p: &Wait<'_>,
     over: bool,
 ) -> Result<(), i32> {
     t.dirty = false;
-    if !sv.enter(&t.name) {
+    if !sv.enter(t.name) {
         t.alive = false;
         w.release(t);
         return sv.leave();
@@ -189,8 +199,7 @@ fn round(
         // supervise/ was replaced (or missing before): watch the current one.
         w.watch(t);
     }
-    let owned = t.name.clone();
-    let name = owned.as_bytes();
+    let name = t.name;
     match evaluate(sv, name, p.bytes) {
         Verdict::Done | Verdict::Error => t.alive = false,
         Verdict::Pending { check_only, ok } => {
@@ -203,7 +212,7 @@ fn round(
                 t.backoff = CHECK_BACKOFF;
                 RECHECK
             };
-            t.due = Some(Instant::now() + delay);
+            t.due = Mono::now().plus(delay);
         }
     }
     if t.alive && over {
@@ -227,30 +236,26 @@ fn round(
 
 /// Blocks until a watched status changes, a runsv exits, a re-check is due or the wait
 /// time is over.
-fn sleep(targets: &mut [Target], w: &mut Watcher, p: &Wait<'_>) {
-    let now = Instant::now();
-    // Wake just after the limit: a timeout needs elapsed > wait.
+#[inline(never)]
+fn sleep(targets: &mut [Target<'_>], w: &mut Watcher, p: &Wait<'_>) {
+    let now = Mono::now();
+    // Wake just after the limit (a timeout needs elapsed > wait), or at the first re-check
+    // due, and at the latest after `RECHECK`.
     let mut wake = p
-        .limit
-        .checked_add(Duration::from_millis(1))
-        .and_then(|l| p.start.checked_add(l));
+        .start
+        .plus(p.limit)
+        .plus(MILLISECOND)
+        .min(now.plus(RECHECK));
     for t in targets.iter().filter(|t| t.alive) {
-        if let Some(d) = t.due {
-            wake = Some(wake.map_or(d, |x| x.min(d)));
-        }
+        wake = wake.min(t.due);
     }
-    let timeout = wake.map(|x| {
-        let left = x.saturating_duration_since(now).min(RECHECK);
-        Timespec {
-            tv_sec: left.as_secs() as _,
-            tv_nsec: left.subsec_nanos() as _,
-        }
-    });
-    let mut owners = Vec::with_capacity(targets.len());
+    let timeout = wake.timeout_from(now);
+    // Which target each descriptor belongs to; `targets.len()` stands for inotify.
+    let mut owners = Vec::with_capacity(targets.len() + 1);
     let mut fds = Vec::with_capacity(targets.len() + 1);
     if let Some(fd) = &w.fd {
         fds.push(PollFd::new(fd, PollFlags::IN));
-        owners.push(usize::MAX);
+        owners.push(targets.len());
     }
     for (i, t) in targets.iter().enumerate() {
         if let (true, Some(ok)) = (t.alive, &t.ok) {
@@ -259,25 +264,20 @@ fn sleep(targets: &mut [Target], w: &mut Watcher, p: &Wait<'_>) {
             owners.push(i);
         }
     }
-    match poll(&mut fds, timeout.as_ref()) {
-        Ok(n) if n > 0 => {}
-        _ => return,
+    if !matches!(poll(&mut fds, Some(&timeout)), Ok(n) if n > 0) {
+        return;
     }
-    let ready: Vec<(usize, PollFlags)> = fds
-        .iter()
-        .zip(&owners)
-        .map(|(f, &o)| (o, f.revents()))
-        .collect();
-    drop(fds);
-    for (owner, revents) in ready {
-        if revents.is_empty() {
-            continue;
+    for (owner, fd) in owners.iter_mut().zip(&fds) {
+        if fd.revents().is_empty() {
+            *owner = usize::MAX;
         }
-        if owner == usize::MAX {
+    }
+    drop(fds);
+    for owner in owners {
+        if owner == targets.len() {
             w.drain(targets);
-        } else {
+        } else if let Some(t) = targets.get_mut(owner) {
             // The level-triggered POLLERR would repeat: drop the descriptor, re-check.
-            let t = &mut targets[owner];
             t.dirty = true;
             w.release(t);
         }
