@@ -55,7 +55,7 @@ fn report(dir: &OsStr, out: &mut Vec<u8>) {
 fn examine(dir: &OsStr) -> Result<(Status, bool), Problem> {
     const BAD: Problem = ("unable to read supervise/status: bad format", None);
     rustix::process::chdir(dir).map_err(|e| ("unable to chdir", Some(e)))?;
-    let normally_up = match rustix::fs::stat("down") {
+    let normally_up = match svbox::filestat::stat(c"down") {
         Ok(_) => false,
         Err(Errno::NOENT) => true,
         Err(e) => return Err(("unable to stat down", Some(e))),

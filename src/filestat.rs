@@ -30,6 +30,10 @@ impl FileStat {
         self.mode & libc::S_IFMT == libc::S_IFREG
     }
 
+    pub fn is_symlink(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFLNK
+    }
+
     /// True if the owner may execute it (runit's test for control files and hooks).
     pub fn owner_executable(&self) -> bool {
         self.mode & 0o100 != 0
@@ -39,6 +43,11 @@ impl FileStat {
 /// `stat(path)`: follows symbolic links.
 pub fn stat(path: &CStr) -> Result<FileStat, Errno> {
     at(libc::AT_FDCWD, path, 0)
+}
+
+/// `lstat(path)`: a symbolic link itself.
+pub fn lstat(path: &CStr) -> Result<FileStat, Errno> {
+    at(libc::AT_FDCWD, path, libc::AT_SYMLINK_NOFOLLOW)
 }
 
 /// `fstatat(dir, path, 0)`: follows symbolic links.
@@ -106,7 +115,13 @@ mod tests {
         std::os::unix::fs::symlink("missing", dir.path().join("l")).unwrap();
         let fd = std::fs::File::open(dir.path()).unwrap();
         let l = lstat_at(fd.as_fd(), c"l").unwrap();
-        assert_eq!(l.mode & libc::S_IFMT, libc::S_IFLNK);
+        assert!(l.is_symlink());
+        let by_path = lstat(
+            &std::ffi::CString::new(dir.path().join("l").into_os_string().into_encoded_bytes())
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(by_path.is_symlink() && !by_path.is_file());
         assert_eq!(stat_at(fd.as_fd(), c"l").unwrap_err(), Errno::NOENT);
         assert_eq!(stat(c"/nonexistent/x").unwrap_err(), Errno::NOENT);
     }

@@ -13,6 +13,7 @@ use rustix::io::Errno;
 use std::ffi::{CStr, OsStr, OsString};
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
+use svbox::filestat;
 use svbox::mono::{Mono, SECOND};
 
 /// Why work on a directory cannot go on now.
@@ -118,7 +119,7 @@ fn fresh_name(dir: &OwnedFd, suffix: u8) -> Name {
     loop {
         let name = Name::now(suffix);
         if matches!(
-            fs::statat(dir, name.c(), AtFlags::SYMLINK_NOFOLLOW),
+            filestat::lstat_at(dir.as_fd(), name.c()),
             Err(Errno::NOENT)
         ) {
             return name;
@@ -138,8 +139,8 @@ impl LogDir {
                 return None;
             }
         };
-        match fs::fstat(&dir) {
-            Ok(st) if st.st_mode & 0o170000 == 0o040000 => {}
+        match filestat::fstat(dir.as_fd()) {
+            Ok(st) if st.is_dir() => {}
             Ok(_) => {
                 report::warn_dir("unable to change directory: ", d, Errno::NOTDIR);
                 return None;
@@ -193,11 +194,11 @@ impl LogDir {
             complained: false,
             verbose,
         };
-        match fs::statat(&ld.dir, c"current", AtFlags::empty()) {
-            Ok(st) if st.st_size > 0 && st.st_mode & 0o100 == 0 => {
-                let size = trim_torn_line(&ld.dir, st.st_size as u64, buflen).unwrap_or_else(|e| {
+        match filestat::stat_at(ld.dir.as_fd(), c"current") {
+            Ok(st) if st.size > 0 && !st.owner_executable() => {
+                let size = trim_torn_line(&ld.dir, st.size, buflen).unwrap_or_else(|e| {
                     report::warn_dir("unable to trim current: ", d, e);
-                    st.st_size as u64
+                    st.size
                 });
                 // Only a torn line: the emptied file stays `current`.
                 if size > 0 {
@@ -213,7 +214,7 @@ impl LogDir {
                 }
             }
             Ok(st) => {
-                ld.size = st.st_size as u64;
+                ld.size = st.size;
                 if verbose {
                     report::info(&[b"append: ", d, b"/current"]);
                 }
