@@ -210,6 +210,10 @@ fn scenario(supervisor: &Path, with_log: bool, driver: PathBuf, other: PathBuf) 
         &format!("timeout: finish: svc: (pid {finish}) "),
     );
     p.step(Same, &["down", "svc"], "");
+    // sv down does not wait: runsv takes the byte from its FIFO when it next runs.
+    wait_until("want down recorded", || {
+        status(&p.svc).is_some_and(|s| s.want == b'd')
+    });
     let line = p.step(Same, &["status", "svc"], "finish: svc: (pid ");
     assert!(line.stdout.contains(", want down"), "{line:?}");
     std::fs::remove_file(p.svc.join("finish")).unwrap();
