@@ -92,9 +92,9 @@ pub fn parse(args: &[OsString]) -> Result<Invocation<'_>, i32> {
         .unwrap_or(OsStr::new("sv"));
     let progname = basename(argv0);
     let lsb = progname.as_bytes() != b"sv";
-    let svdir = std::env::var_os("SVDIR").unwrap_or_else(default_svdir);
+    let svdir = svbox::env::var(c"SVDIR").unwrap_or_else(default_svdir);
     let mut wait_secs = 7;
-    if let Some(w) = std::env::var_os("SVWAIT") {
+    if let Some(w) = svbox::env::var(c"SVWAIT") {
         wait_secs = scan_ulong(w.as_bytes());
     }
     let mut verbose = false;
