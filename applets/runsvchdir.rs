@@ -9,31 +9,32 @@
 
 use rustix::fs::{self, CWD};
 use rustix::io::Errno;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use svbox::msg::{usage, Line};
 
-const DEFAULT_DIR: &str = "/etc/runit/runsvdir";
+const DEFAULT_DIR: &[u8] = b"/etc/runit/runsvdir";
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let argv0 = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| OsString::from("runsvchdir"));
+    let argv0 = args.first().map_or(OsStr::new("runsvchdir"), |a| a);
     let Some(new) = args.get(1) else {
-        usage(&argv0, " dir");
+        usage(argv0, " dir");
         return 1;
     };
-    let fail = Fail { prog: &argv0 };
-    let dir = std::env::var_os("RUNSVDIR").unwrap_or_else(|| OsString::from(DEFAULT_DIR));
+    let fail = Fail { prog: argv0 };
+    let env = std::env::var_os("RUNSVDIR");
+    let dir = env.as_ref().map_or(DEFAULT_DIR, |d| d.as_bytes());
     let newb = new.as_bytes();
     if newb.first() == Some(&b'.') {
         return fail.x(&[newb, b": must not start with a dot."]);
     }
-    if let Err(e) = rustix::process::chdir(dir.as_os_str()) {
-        return fail.sys(&[b"unable to chdir: ", dir.as_bytes()], e);
+    // Neither argv nor the environment can hold a NUL byte: these never fall back.
+    let cdir = CString::new(dir).unwrap_or_default();
+    let cnew = CString::new(newb).unwrap_or_default();
+    if let Err(e) = rustix::process::chdir(cdir.as_c_str()) {
+        return fail.sys(&[b"unable to chdir: ", dir], e);
     }
-    let target = match fs::stat(new.as_os_str()) {
+    let target = match fs::stat(cnew.as_c_str()) {
         Ok(s) => s,
         Err(Errno::NOENT) => return fail.sys(&[newb], Errno::NOENT),
         Err(e) => return fail.sys(&[b"unable to stat: ", newb], e),
@@ -41,50 +42,51 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if target.st_mode & 0o170000 != 0o040000 {
         return fail.x(&[newb, b"not a directory."]);
     }
-    let current = match fs::stat("current") {
+    let current = match fs::stat(c"current") {
         Ok(s) => s,
         Err(e) => return fail.sys(&[b"unable to stat: current"], e),
     };
-    if (current.st_dev, current.st_ino) == (target.st_dev, target.st_ino) {
-        Line::new()
-            .s("runsvchdir: ")
-            .b(newb)
-            .s(": current.")
-            .to_stdout();
-        return 0;
+    let same = (current.st_dev, current.st_ino) == (target.st_dev, target.st_ino);
+    if !same {
+        let code = switch(&fail, &cnew, newb);
+        if code != 0 {
+            return code;
+        }
     }
-    match fs::unlink("current.new") {
+    Line::new()
+        .s("runsvchdir: ")
+        .b(newb)
+        .s(if same { ": current." } else { ": now current." })
+        .to_stdout();
+    0
+}
+
+/// Points `current` at `new` (through `current.new`), keeping the old one as `previous`.
+fn switch(fail: &Fail<'_>, new: &CStr, newb: &[u8]) -> i32 {
+    match fs::unlink(c"current.new") {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return fail.sys(&[b"unable to unlink: current.new"], e),
     }
-    if let Err(e) = fs::symlink(new.as_os_str(), "current.new") {
+    if let Err(e) = fs::symlink(new, c"current.new") {
         return fail.sys(&[b"unable to create: current.new -> ", newb], e);
     }
-    let code = match fs::readlink("current", Vec::new()) {
-        Ok(old) => switch_link(&fail, old.as_bytes()),
-        Err(_) => switch_runit(&fail),
-    };
-    if code == 0 {
-        Line::new()
-            .s("runsvchdir: ")
-            .b(newb)
-            .s(": now current.")
-            .to_stdout();
+    match fs::readlink(c"current", Vec::new()) {
+        Ok(old) => switch_link(fail, &old),
+        Err(_) => switch_runit(fail),
     }
-    code
 }
 
 /// `current` is a symbolic link to `old`: `previous` becomes a copy of it, then
 /// `current.new` replaces `current` atomically.
-fn switch_link(fail: &Fail<'_>, old: &[u8]) -> i32 {
-    match fs::unlink("previous") {
+fn switch_link(fail: &Fail<'_>, old: &CStr) -> i32 {
+    match fs::unlink(c"previous") {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return fail.sys(&[b"unable to unlink: previous"], e),
     }
-    if let Err(e) = fs::symlinkat(OsStr::from_bytes(old), CWD, "previous") {
+    if let Err(e) = fs::symlinkat(old, CWD, c"previous") {
         return fail.sys(&[b"unable to copy: current to previous"], e);
     }
-    if let Err(e) = fs::rename("current.new", "current") {
+    if let Err(e) = fs::rename(c"current.new", c"current") {
         fail.warn(&[b"unable to move: current.new to current"], e);
         return 111;
     }
@@ -93,16 +95,16 @@ fn switch_link(fail: &Fail<'_>, old: &[u8]) -> i32 {
 
 /// runit's sequence, for a `current` that is not a symbolic link.
 fn switch_runit(fail: &Fail<'_>) -> i32 {
-    match fs::unlink("previous") {
+    match fs::unlink(c"previous") {
         Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return fail.sys(&[b"unable to unlink: previous"], e),
     }
-    if let Err(e) = fs::rename("current", "previous") {
+    if let Err(e) = fs::rename(c"current", c"previous") {
         return fail.sys(&[b"unable to copy: current to previous"], e);
     }
-    if let Err(e) = fs::rename("current.new", "current") {
+    if let Err(e) = fs::rename(c"current.new", c"current") {
         fail.warn(&[b"unable to move: current.new to current"], e);
-        if let Err(e) = fs::rename("previous", "current") {
+        if let Err(e) = fs::rename(c"previous", c"current") {
             return fail.sys(&[b"unable to move previous back to current"], e);
         }
         return 111;

@@ -13,6 +13,8 @@ mod daemon;
 mod launch;
 #[path = "runsvdir/out.rs"]
 mod out;
+#[path = "runsvdir/procstat.rs"]
+mod procstat;
 #[path = "runsvdir/scan.rs"]
 mod scan;
 #[path = "runsvdir/stop.rs"]

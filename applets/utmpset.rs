@@ -11,8 +11,8 @@ use record::Record;
 use rustix::fd::OwnedFd;
 use rustix::fs::{self, FlockOperation, Mode, OFlags, SeekFrom};
 use rustix::io::Errno;
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use svbox::getopt::Getopt;
 use svbox::msg::{usage, Line};
 
@@ -22,10 +22,7 @@ const FATAL: &str = "utmpset: fatal: ";
 const WARNING: &str = "utmpset: warning: ";
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let argv0 = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| OsString::from("utmpset"));
+    let argv0 = args.first().map_or(OsStr::new("utmpset"), |a| a);
     let mut wtmp = false;
     let mut opts = Getopt::new(&args, "wV");
     for opt in opts.by_ref() {
@@ -33,23 +30,23 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((b'w', _)) => wtmp = true,
             Ok(_) => {
                 Line::new().s(ID).to_stderr();
-                usage(&argv0, USAGE);
+                usage(argv0, USAGE);
                 return 1;
             }
             Err(e) => {
-                e.print(&argv0);
-                usage(&argv0, USAGE);
+                e.print(argv0);
+                usage(argv0, USAGE);
                 return 1;
             }
         }
     }
     let Some(line) = opts.operands().first() else {
-        usage(&argv0, USAGE);
+        usage(argv0, USAGE);
         return 1;
     };
     let line = line.as_bytes();
-    let utmp = file("SVBOX_UTMP", "/var/run/utmp");
-    let wtmp_file = file("SVBOX_WTMP", "/var/log/wtmp");
+    let utmp = file("SVBOX_UTMP", c"/var/run/utmp");
+    let wtmp_file = file("SVBOX_WTMP", c"/var/log/wtmp");
     if let Err(code) = utmp_logout(&utmp, line) {
         return code;
     }
@@ -61,8 +58,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
     0
 }
 
-fn file(var: &str, default: &str) -> OsString {
-    std::env::var_os(var).unwrap_or_else(|| OsString::from(default))
+fn file(var: &str, default: &CStr) -> CString {
+    match std::env::var_os(var) {
+        // The environment cannot hold a NUL byte, so this never falls back.
+        Some(v) => CString::new(v.into_vec()).unwrap_or_default(),
+        None => default.to_owned(),
+    }
 }
 
 fn fatal(parts: &[&[u8]], e: Option<Errno>) -> i32 {
@@ -89,22 +90,21 @@ fn warning(line: &[u8], what: &str, e: Option<Errno>) -> i32 {
     111
 }
 
+/// Seconds since the epoch (0 for a clock set before it).
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    svbox::tai::Tai64n::now().unix_secs().max(0)
 }
 
 /// Ends the first logged-in record of `line` in utmp.
-fn utmp_logout(path: &OsStr, line: &[u8]) -> Result<(), i32> {
+fn utmp_logout(path: &CStr, line: &[u8]) -> Result<(), i32> {
     if line.len() > record::LINE_LEN {
         let msg: [&[u8]; 3] = [b"unable to logout line ", line, b" in utmp: name too long"];
         return Err(fatal(&msg, None));
     }
     let fd = fs::open(path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| fatal(&[b"unable to open ", path.as_bytes()], Some(e)))?;
+        .map_err(|e| fatal(&[b"unable to open ", path.to_bytes()], Some(e)))?;
     fs::flock(&fd, FlockOperation::LockExclusive)
-        .map_err(|e| fatal(&[b"unable to lock: ", path.as_bytes()], Some(e)))?;
+        .map_err(|e| fatal(&[b"unable to lock: ", path.to_bytes()], Some(e)))?;
     let mut r = Record::zeroed();
     while read_record(&fd, &mut r) {
         if !r.has_user() || r.line() != line {
@@ -135,11 +135,11 @@ fn read_record(fd: &OwnedFd, r: &mut Record) -> bool {
 }
 
 /// Appends a DEAD_PROCESS record for `line` to wtmp; a failed write is cut off again.
-fn wtmp_logout(path: &OsStr, line: &[u8]) -> Result<(), i32> {
+fn wtmp_logout(path: &CStr, line: &[u8]) -> Result<(), i32> {
     let fd = svbox::fsio::open_append(path)
-        .map_err(|e| fatal(&[b"unable to open ", path.as_bytes()], Some(e)))?;
+        .map_err(|e| fatal(&[b"unable to open ", path.to_bytes()], Some(e)))?;
     fs::flock(&fd, FlockOperation::LockExclusive)
-        .map_err(|e| fatal(&[b"unable to lock ", path.as_bytes()], Some(e)))?;
+        .map_err(|e| fatal(&[b"unable to lock ", path.to_bytes()], Some(e)))?;
     let size = fs::fstat(&fd)
         .map_err(|e| warning(line, " in wtmp", Some(e)))?
         .st_size;

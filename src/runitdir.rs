@@ -33,19 +33,20 @@ impl RunitDir {
     }
 
     pub fn at(dir: &[u8]) -> RunitDir {
-        let file = |name: &str| {
-            let mut path = dir.to_vec();
-            path.push(b'/');
-            path.extend_from_slice(name.as_bytes());
-            // The environment cannot hold a NUL byte, so this never falls back.
-            CString::new(path).unwrap_or_default()
-        };
+        let [one, two, three, ctrlaltdel, stopit, reboot, nosync] =
+            ["1", "2", "3", "ctrlaltdel", "stopit", "reboot", "nosync"].map(|name| {
+                let mut path = dir.to_vec();
+                path.push(b'/');
+                path.extend_from_slice(name.as_bytes());
+                // The environment cannot hold a NUL byte, so this never falls back.
+                CString::new(path).unwrap_or_default()
+            });
         RunitDir {
-            stages: [file("1"), file("2"), file("3")],
-            ctrlaltdel: file("ctrlaltdel"),
-            stopit: file("stopit"),
-            reboot: file("reboot"),
-            nosync: file("nosync"),
+            stages: [one, two, three],
+            ctrlaltdel,
+            stopit,
+            reboot,
+            nosync,
         }
     }
 }

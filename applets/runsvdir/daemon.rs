@@ -10,12 +10,11 @@ use super::out::Out;
 use super::scan::{self, DirStamp, Scan, Scanner};
 use super::stop::Stop;
 use super::svscan::Svscan;
-use super::table::{Key, Table};
+use super::table::Table;
 use super::title::Title;
 use super::watch::Watch;
 use nix::sys::signal::Signal;
 use rustix::event::{poll, PollFd, PollFlags};
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use svbox::signals::{reap_any, SignalQueue};
@@ -34,8 +33,6 @@ pub struct Daemon {
     pub watch: Option<Watch>,
     pub table: Table,
     pub launcher: Launcher,
-    pub queue: VecDeque<Key>,
-    pub backoff: Vec<Key>,
     pub rescan: bool,
     /// Next stat-based look at the directory (no inotify, or the directory is unusable).
     pub fallback_at: Option<Mono>,
@@ -49,7 +46,8 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn setup(args: &[OsString], opts: Options) -> Result<Daemon, i32> {
-        ensure_std_fds();
+        // A kernel-started init may lack fds 0-2: the pipes made later must not land there.
+        svbox::fsio::fill_std_fds();
         let dir = args[opts.dir].clone();
         let mut out = Out::new(dir.as_bytes());
         let pid1 = rustix::process::getpid().as_raw_nonzero().get() == 1;
@@ -63,20 +61,18 @@ impl Daemon {
             }
         }
         // SIGALRM: Debian's forced rescan (its autopkgtest sends it); here a plain rescan.
-        let mut sigs = vec![
+        let sigs = [
             Signal::SIGCHLD,
             Signal::SIGTERM,
             Signal::SIGHUP,
             Signal::SIGALRM,
+            Signal::SIGINT,
         ];
-        if init {
-            sigs.push(Signal::SIGINT);
-            if !pid1 {
-                // Orphans of services come to this process instead of to the real init.
-                let _ = nix::sys::prctl::set_child_subreaper(true);
-            }
+        if init && !pid1 {
+            // Orphans of services come to this process instead of to the real init.
+            let _ = nix::sys::prctl::set_child_subreaper(true);
         }
-        let signals = match SignalQueue::new(&sigs) {
+        let signals = match SignalQueue::new(&sigs[..4 + usize::from(init)]) {
             Ok(s) => s,
             Err(e) => {
                 let mut line = svbox::msg::Line::new();
@@ -106,8 +102,6 @@ impl Daemon {
             watch: Watch::new(),
             table: Table::default(),
             launcher,
-            queue: VecDeque::new(),
-            backoff: Vec::new(),
             rescan: true,
             fallback_at: None,
             stamp: None,
@@ -195,7 +189,6 @@ impl Daemon {
             dir: &self.dir,
             out: &mut self.out,
             table: &mut self.table,
-            queue: &mut self.queue,
             watch: self.watch.as_ref(),
         };
         match scanner.scan() {
@@ -207,28 +200,15 @@ impl Daemon {
         }
     }
 
-    /// Starts up to BATCH queued runsvs and moves due back-offs to the queue.
+    /// Starts up to BATCH pending runsvs whose hold-back (if any) is over, in the order the
+    /// services were found.
     fn start_batch(&mut self, now: Mono) {
-        let table = &mut self.table;
-        self.backoff.retain(|k| match table.map.get_mut(k) {
-            Some(e) if e.retry_at.is_some_and(|t| now >= t) => {
-                e.retry_at = None;
-                self.queue.push_back(*k);
-                false
-            }
-            Some(_) => true,
-            None => false,
-        });
         let mut started = 0;
-        while started < BATCH {
-            let Some(key) = self.queue.pop_front() else {
+        for e in self.table.entries.iter_mut() {
+            if started == BATCH {
                 break;
-            };
-            let Some(e) = self.table.map.get_mut(&key) else {
-                continue;
-            };
-            e.pending = false;
-            if e.pid != 0 {
+            }
+            if !e.pending || e.retry_at.is_some_and(|t| now < t) {
                 continue;
             }
             started += 1;
@@ -236,14 +216,13 @@ impl Daemon {
                 Ok(pid) => {
                     e.pid = pid;
                     e.started = now;
-                    self.table.by_pid.insert(pid, key);
+                    e.pending = false;
+                    e.retry_at = None;
                 }
                 Err(errno) => {
                     self.out
                         .warn(b"unable to fork for ", e.name.to_bytes(), Some(errno));
-                    e.pending = true;
                     e.retry_at = Some(now.plus(SECOND));
-                    self.backoff.push(key);
                 }
             }
         }
@@ -253,16 +232,14 @@ impl Daemon {
         let mut deadline: Option<Mono> = None;
         let mut at = |t: Mono| deadline = Some(deadline.map_or(t, |d: Mono| d.min(t)));
         if self.stop.is_none() {
-            if !self.queue.is_empty() || self.rescan {
+            if self.rescan {
                 at(now);
             }
             if let Some(t) = self.fallback_at {
                 at(t);
             }
-            for k in &self.backoff {
-                if let Some(t) = self.table.map.get(k).and_then(|e| e.retry_at) {
-                    at(t);
-                }
+            for e in self.table.entries.iter().filter(|e| e.pending) {
+                at(e.retry_at.unwrap_or(now));
             }
         }
         if let Some(t) = self.svscan.as_ref().and_then(|s| s.restart_at) {
@@ -304,10 +281,7 @@ impl Daemon {
                 released = true;
                 continue;
             }
-            let Some(key) = self.table.by_pid.remove(&pid) else {
-                continue;
-            };
-            let Some(e) = self.table.map.get_mut(&key) else {
+            let Some(e) = self.table.running(pid) else {
                 continue;
             };
             e.pid = 0;
@@ -317,38 +291,15 @@ impl Daemon {
             e.pending = true;
             if now.since(e.started) < QUICK {
                 e.retry_at = Some(e.started.plus(QUICK));
-                self.backoff.push(key);
             } else {
                 released = true;
-                self.queue.push_back(key);
             }
         }
         // A runsv that had been running (or was told to leave) may have held the lock a
         // held-back one is waiting for: try those now rather than at their deadline.
         if released {
-            for k in &self.backoff {
-                if let Some(e) = self.table.map.get_mut(k) {
-                    e.retry_at = Some(now);
-                }
-            }
-        }
-    }
-}
-
-/// Opens /dev/null on any of fd 0, 1, 2 that is closed (a kernel-started init may lack
-/// them), so the pipes made later never land on those numbers and get closed by mistake.
-fn ensure_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: probing a descriptor number; nothing is borrowed.
-        let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } >= 0;
-        if !open {
-            // open(2) returns the lowest free number: this one. Kept open for good.
-            if let Ok(null) = rustix::fs::open(
-                "/dev/null",
-                rustix::fs::OFlags::RDWR,
-                rustix::fs::Mode::empty(),
-            ) {
-                std::mem::forget(null);
+            for e in self.table.entries.iter_mut() {
+                e.retry_at = None;
             }
         }
     }

@@ -1,13 +1,12 @@
 //! One scan of the scan directory (runit §3.2): dot-names skipped, entries followed through
 //! symlinks, identity by (device, inode) of the target, services that disappeared get their
-//! runsv TERMed and are forgotten. New and runsv-less services are queued for a start.
+//! runsv TERMed and are forgotten. New and runsv-less services are marked for a start.
 
 use super::out::Out;
 use super::table::{Entry, Table};
 use super::watch::Watch;
 use nix::sys::signal::Signal;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-use std::collections::VecDeque;
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
@@ -30,7 +29,6 @@ pub struct Scanner<'a> {
     pub dir: &'a OsStr,
     pub out: &'a mut Out,
     pub table: &'a mut Table,
-    pub queue: &'a mut VecDeque<super::table::Key>,
     pub watch: Option<&'a Watch>,
 }
 
@@ -48,19 +46,13 @@ pub fn stamp(dir: &OsStr) -> Result<DirStamp, i32> {
 impl Scanner<'_> {
     pub fn scan(&mut self) -> Scan {
         let d = self.dir.as_bytes();
-        let fd = match rustix::fs::open(
+        let opened = rustix::fs::open(
             d,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.out
-                    .warn(b"unable to open directory ", d, Some(e.raw_os_error()));
-                return Scan::Failed;
-            }
-        };
-        let mut dirp = match rustix::fs::Dir::read_from(&fd) {
+        )
+        .and_then(|fd| Ok((rustix::fs::Dir::read_from(&fd)?, fd)));
+        let (mut dirp, fd) = match opened {
             Ok(x) => x,
             Err(e) => {
                 self.out
@@ -102,7 +94,7 @@ impl Scanner<'_> {
             return;
         }
         let key = (st.st_dev, st.st_ino);
-        if let Some(e) = self.table.map.get_mut(&key) {
+        if let Some(e) = self.table.get(key) {
             if e.seen == gen {
                 return;
             }
@@ -110,9 +102,8 @@ impl Scanner<'_> {
             if e.name.as_c_str() != name {
                 e.name = name.to_owned();
             }
-            if e.pid == 0 && !e.pending {
+            if e.pid == 0 {
                 e.pending = true;
-                self.queue.push_back(key);
             }
             return;
         }
@@ -126,31 +117,26 @@ impl Scanner<'_> {
                 w.add(p.as_slice());
             }
         }
-        self.table.map.insert(
+        self.table.entries.push(Entry {
             key,
-            Entry {
-                name: name.to_owned(),
-                pid: 0,
-                started: super::clock::Mono::default(),
-                seen: gen,
-                pending: true,
-                retry_at: None,
-            },
-        );
-        self.queue.push_back(key);
+            name: name.to_owned(),
+            pid: 0,
+            started: super::clock::Mono::default(),
+            seen: gen,
+            pending: true,
+            retry_at: None,
+        });
     }
 
     fn remove_unseen(&mut self, gen: u64) {
         let table = &mut *self.table;
         let leaving = &mut table.leaving;
-        let by_pid = &mut table.by_pid;
-        table.map.retain(|_, e| {
+        table.entries.retain(|e| {
             if e.seen == gen {
                 return true;
             }
             if e.pid > 0 {
                 svbox::signals::send(e.pid, Signal::SIGTERM);
-                by_pid.remove(&e.pid);
                 leaving.push(e.pid);
             }
             false

@@ -5,8 +5,10 @@
 
 use super::clock::{Mono, SECOND};
 use super::daemon::Daemon;
+use super::procstat;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use std::os::unix::ffi::OsStrExt;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -30,9 +32,8 @@ impl Stop {
 
 /// Seconds per phase: `SVBOX_SHUTDOWN_TIMEOUT`, default 7 (runit's sv default).
 fn phase_time() -> u64 {
-    std::env::var("SVBOX_SHUTDOWN_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
+    std::env::var_os("SVBOX_SHUTDOWN_TIMEOUT")
+        .and_then(|v| procstat::number(v.as_bytes()))
         .unwrap_or(7)
         .saturating_mul(SECOND)
 }
@@ -43,8 +44,6 @@ impl Daemon {
             svbox::signals::send(pid, Signal::SIGTERM);
             svbox::signals::send(pid, Signal::SIGCONT);
         }
-        self.queue.clear();
-        self.backoff.clear();
         self.stop = Some(Stop {
             phase: Phase::Runsvs,
             until: Mono::now().plus(phase_time()),
@@ -122,35 +121,40 @@ fn in_initial_pid_namespace() -> bool {
 /// The processes below `root` in the process tree, from `/proc`, leaving out the subtree of
 /// `spare` (0: none). Runs once, at the shutdown deadline, so it may allocate.
 fn descendants(root: i32, spare: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let parents: Vec<(i32, i32)> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // `pid (comm) state ppid …`; comm may hold anything, so split at the last ')'.
-            let ppid = stat
-                .rsplit(')')
-                .next()?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((pid, ppid))
-        })
-        .collect();
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &parents {
-            if ppid == parent && pid != spare && !found.contains(&pid) {
-                found.push(pid);
-                frontier.push(pid);
+    let mut parents: Vec<(i32, i32)> = Vec::new();
+    if let Ok(fd) = svbox::fsio::open_read(c"/proc") {
+        if let Ok(mut dir) = rustix::fs::Dir::read_from(&fd) {
+            while let Some(Ok(ent)) = dir.read() {
+                if let Some(p) = parent_of(ent.file_name().to_bytes()) {
+                    parents.push(p);
+                }
             }
         }
     }
-    found
+    // Breadth first: the children of root, then those of each process found, in turn.
+    let mut found: Vec<i32> = Vec::new();
+    let mut parent = root;
+    let mut next = 0;
+    loop {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && pid != spare && !found.contains(&pid) {
+                found.push(pid);
+            }
+        }
+        let Some(&p) = found.get(next) else {
+            return found;
+        };
+        parent = p;
+        next += 1;
+    }
+}
+
+/// (pid, ppid) of the process whose `/proc` entry is `name`; `None` for other entries.
+fn parent_of(name: &[u8]) -> Option<(i32, i32)> {
+    let pid = i32::try_from(procstat::number(name)?).ok()?;
+    let mut buf = [0u8; procstat::BUF];
+    let ppid = procstat::field(procstat::read(name, &mut buf)?, 1)?;
+    Some((pid, i32::try_from(ppid).ok()?))
 }
 
 #[cfg(test)]

@@ -29,10 +29,9 @@ impl Svscan {
     /// Sets the logger up if `DIR/.svscan/log/run` exists; fd 1 and 2 become the pipe.
     pub fn setup(scandir: &OsStr, out: &mut Out) -> Option<Svscan> {
         let mut dir = scandir.as_bytes().to_vec();
-        dir.extend_from_slice(b"/.svscan/log");
-        let mut run = dir.clone();
-        run.extend_from_slice(b"/run");
-        rustix::fs::stat(run.as_slice()).ok()?;
+        dir.extend_from_slice(b"/.svscan/log/run");
+        rustix::fs::stat(dir.as_slice()).ok()?;
+        dir.truncate(dir.len() - 4);
         let dir = CString::new(dir).ok()?;
         let console = rustix::io::fcntl_dupfd_cloexec(rustix::stdio::stderr(), 3).ok()?;
         let (r, w) = match rustix::pipe::pipe_with(PipeFlags::CLOEXEC) {
@@ -51,22 +50,24 @@ impl Svscan {
         }
         // A separate open file description, so runsvdir's own writes can be non-blocking
         // while the children's stay blocking.
-        let own = format!("/proc/self/fd/{}", w.as_raw_fd());
+        let mut own = b"/proc/self/fd/".to_vec();
+        own.extend_from_slice(svbox::msg::fmt_u64(w.as_raw_fd() as u64, &mut [0; 20]));
         out.own = rustix::fs::open(
-            own.as_str(),
+            own.as_slice(),
             OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         )
         .ok();
         out.toggle = out.own.is_none();
+        let now = Mono::now();
         Some(Svscan {
             dir,
             read: Some(r),
             write: Some(w),
             console,
             pid: 0,
-            started: Mono::now(),
-            restart_at: Some(Mono::now()),
+            started: now,
+            restart_at: Some(now),
             closing: false,
         })
     }

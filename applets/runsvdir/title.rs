@@ -4,6 +4,7 @@
 //! left by one. Found through `/proc/self/stat` (arg_start, arg_end) since std copies argv.
 
 use super::clock::{Mono, SECOND};
+use super::procstat;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
 use rustix::pipe::PipeFlags;
@@ -25,34 +26,28 @@ impl Title {
     /// Locates argument `k` of `args` in the original argv memory. `None` if /proc is not
     /// there or the memory does not hold what std says the argument is.
     pub fn locate(args: &[OsString], k: usize) -> Option<Title> {
-        let stat = std::fs::read("/proc/self/stat").ok()?;
-        let close = memchr::memrchr(b')', &stat)?;
-        let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-        let mut fields = rest.split_ascii_whitespace().skip(45);
-        let start: usize = fields.next()?.parse().ok()?;
-        let end: usize = fields.next()?.parse().ok()?;
+        let mut buf = [0u8; procstat::BUF];
+        let stat = procstat::read(b"self", &mut buf)?;
+        let start = usize::try_from(procstat::field(stat, 45)?).ok()?;
+        let end = usize::try_from(procstat::field(stat, 46)?).ok()?;
         if start == 0 || end <= start {
             return None;
         }
         // SAFETY: [arg_start, arg_end) is this process's own mapped argument memory.
         let mem = unsafe { std::slice::from_raw_parts(start as *const u8, end - start) };
-        let strings: Vec<(usize, usize)> = {
-            let mut v = Vec::new();
-            let mut from = 0;
-            for (i, &b) in mem.iter().enumerate() {
-                if b == 0 {
-                    v.push((from, i));
-                    from = i + 1;
-                }
-            }
-            v
+        // The NUL-terminated strings there; the last args.len() of them are the arguments.
+        let strings = || {
+            mem.split_inclusive(|&b| b == 0)
+                .filter(|s| s.ends_with(&[0]))
         };
-        let index = strings.len().checked_sub(args.len())? + k;
-        let (from, to) = *strings.get(index)?;
+        let index = strings().count().checked_sub(args.len())? + k;
+        let arg = strings().nth(index)?;
         let want = args.get(k)?.as_bytes();
-        if &mem[from..to] != want || want.len() < 7 {
+        if arg[..arg.len() - 1] != *want || want.len() < 7 {
             return None;
         }
+        let from = arg.as_ptr() as usize - start;
+        let to = from + want.len();
         Some(Title {
             area: start + from,
             len: to - from,
