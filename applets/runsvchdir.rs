@@ -11,6 +11,7 @@ use rustix::fs::{self, CWD};
 use rustix::io::Errno;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use svbox::filestat;
 use svbox::msg::{usage, Line};
 
 const DEFAULT_DIR: &[u8] = b"/etc/runit/runsvdir";
@@ -22,7 +23,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return 1;
     };
     let fail = Fail { prog: argv0 };
-    let env = std::env::var_os("RUNSVDIR");
+    let env = svbox::env::var(c"RUNSVDIR");
     let dir = env.as_ref().map_or(DEFAULT_DIR, |d| d.as_bytes());
     let newb = new.as_bytes();
     if newb.first() == Some(&b'.') {
@@ -34,19 +35,19 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if let Err(e) = rustix::process::chdir(cdir.as_c_str()) {
         return fail.sys(&[b"unable to chdir: ", dir], e);
     }
-    let target = match fs::stat(cnew.as_c_str()) {
+    let target = match filestat::stat(cnew.as_c_str()) {
         Ok(s) => s,
         Err(Errno::NOENT) => return fail.sys(&[newb], Errno::NOENT),
         Err(e) => return fail.sys(&[b"unable to stat: ", newb], e),
     };
-    if target.st_mode & 0o170000 != 0o040000 {
+    if !target.is_dir() {
         return fail.x(&[newb, b"not a directory."]);
     }
-    let current = match fs::stat(c"current") {
+    let current = match filestat::stat(c"current") {
         Ok(s) => s,
         Err(e) => return fail.sys(&[b"unable to stat: current"], e),
     };
-    let same = (current.st_dev, current.st_ino) == (target.st_dev, target.st_ino);
+    let same = (current.dev, current.ino) == (target.dev, target.ino);
     if !same {
         let code = switch(&fail, &cnew, newb);
         if code != 0 {

@@ -8,7 +8,7 @@
 mod record;
 
 use record::Record;
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, FlockOperation, Mode, OFlags, SeekFrom};
 use rustix::io::Errno;
 use std::ffi::{CStr, CString, OsStr, OsString};
@@ -45,8 +45,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return 1;
     };
     let line = line.as_bytes();
-    let utmp = file("SVBOX_UTMP", c"/var/run/utmp");
-    let wtmp_file = file("SVBOX_WTMP", c"/var/log/wtmp");
+    let utmp = file(c"SVBOX_UTMP", c"/var/run/utmp");
+    let wtmp_file = file(c"SVBOX_WTMP", c"/var/log/wtmp");
     if let Err(code) = utmp_logout(&utmp, line) {
         return code;
     }
@@ -58,8 +58,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     0
 }
 
-fn file(var: &str, default: &CStr) -> CString {
-    match std::env::var_os(var) {
+fn file(var: &CStr, default: &CStr) -> CString {
+    match svbox::env::var(var) {
         // The environment cannot hold a NUL byte, so this never falls back.
         Some(v) => CString::new(v.into_vec()).unwrap_or_default(),
         None => default.to_owned(),
@@ -140,9 +140,9 @@ fn wtmp_logout(path: &CStr, line: &[u8]) -> Result<(), i32> {
         .map_err(|e| fatal(&[b"unable to open ", path.to_bytes()], Some(e)))?;
     fs::flock(&fd, FlockOperation::LockExclusive)
         .map_err(|e| fatal(&[b"unable to lock ", path.to_bytes()], Some(e)))?;
-    let size = fs::fstat(&fd)
+    let size = svbox::filestat::fstat(fd.as_fd())
         .map_err(|e| warning(line, " in wtmp", Some(e)))?
-        .st_size;
+        .size;
     let mut r = Record::zeroed();
     r.set_line(line);
     r.set_dead(now());

@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 
 /// The environment variable that overrides the directory.
-pub const DIR_ENV: &str = "SVBOX_RUNIT_DIR";
+pub const DIR_ENV: &std::ffi::CStr = c"SVBOX_RUNIT_DIR";
 
 /// The directory runit uses.
 pub const DEFAULT_DIR: &[u8] = b"/etc/runit";
@@ -26,7 +26,7 @@ pub struct RunitDir {
 impl RunitDir {
     /// The directory named by `SVBOX_RUNIT_DIR`, else `/etc/runit`.
     pub fn from_env() -> RunitDir {
-        match std::env::var_os(DIR_ENV) {
+        match crate::env::var(DIR_ENV) {
             Some(dir) if !dir.is_empty() => RunitDir::at(dir.as_bytes()),
             _ => RunitDir::at(DEFAULT_DIR),
         }
@@ -54,7 +54,7 @@ impl RunitDir {
 /// True if `path` exists and its owner may execute it: how runit decides that a control
 /// file (`stopit`, `reboot`, `ctrlaltdel`) is set.
 pub fn owner_executable(path: &std::ffi::CStr) -> bool {
-    rustix::fs::stat(path).is_ok_and(|s| s.st_mode & 0o100 != 0)
+    crate::filestat::stat(path).is_ok_and(|s| s.owner_executable())
 }
 
 #[cfg(test)]

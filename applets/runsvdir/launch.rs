@@ -20,7 +20,7 @@ pub struct Launcher {
 
 impl Launcher {
     pub fn new(dir: &OsStr, new_session: bool, prefix: &[u8]) -> Launcher {
-        let path = std::env::var_os("PATH")
+        let path = svbox::env::var(c"PATH")
             .map(|p| p.as_bytes().to_vec())
             .unwrap_or_else(|| b"/bin:/usr/bin".to_vec());
         Launcher {

@@ -6,7 +6,8 @@ use super::out::Out;
 use super::table::{Entry, Table};
 use super::watch::Watch;
 use nix::sys::signal::Signal;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::fd::AsFd;
+use rustix::fs::{FileType, Mode, OFlags};
 use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
@@ -33,11 +34,14 @@ pub struct Scanner<'a> {
 }
 
 pub fn stamp(dir: &OsStr) -> Result<DirStamp, i32> {
-    match rustix::fs::stat(dir.as_bytes()) {
+    let Ok(path) = std::ffi::CString::new(dir.as_bytes()) else {
+        return Err(rustix::io::Errno::INVAL.raw_os_error());
+    };
+    match svbox::filestat::stat(&path) {
         Ok(st) => Ok(DirStamp {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
+            dev: st.dev,
+            ino: st.ino,
+            mtime: st.mtime,
         }),
         Err(e) => Err(e.raw_os_error()),
     }
@@ -82,7 +86,7 @@ impl Scanner<'_> {
     }
 
     fn entry(&mut self, fd: &rustix::fd::OwnedFd, name: &CStr, ftype: FileType, gen: u64) {
-        let st = match rustix::fs::statat(fd, name, AtFlags::empty()) {
+        let st = match svbox::filestat::stat_at(fd.as_fd(), name) {
             Ok(st) => st,
             Err(e) => {
                 self.out
@@ -90,10 +94,10 @@ impl Scanner<'_> {
                 return;
             }
         };
-        if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        if !st.is_dir() {
             return;
         }
-        let key = (st.st_dev, st.st_ino);
+        let key = (st.dev, st.ino);
         if let Some(e) = self.table.get(key) {
             if e.seen == gen {
                 return;

@@ -32,7 +32,7 @@ impl Stop {
 
 /// Seconds per phase: `SVBOX_SHUTDOWN_TIMEOUT`, default 7 (runit's sv default).
 fn phase_time() -> u64 {
-    std::env::var_os("SVBOX_SHUTDOWN_TIMEOUT")
+    svbox::env::var(c"SVBOX_SHUTDOWN_TIMEOUT")
         .and_then(|v| procstat::number(v.as_bytes()))
         .unwrap_or(7)
         .saturating_mul(SECOND)
@@ -112,10 +112,7 @@ impl Daemon {
 /// PROC_PID_INIT_INO); without /proc, assume so, since exiting there would panic the kernel.
 fn in_initial_pid_namespace() -> bool {
     const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
-    // st_ino's type differs between targets.
-    #[allow(clippy::unnecessary_cast)]
-    let is_init = |st: rustix::fs::Stat| st.st_ino as u64 == PROC_PID_INIT_INO;
-    rustix::fs::stat("/proc/self/ns/pid").map_or(true, is_init)
+    svbox::filestat::stat(c"/proc/self/ns/pid").map_or(true, |st| st.ino == PROC_PID_INIT_INO)
 }
 
 /// The processes below `root` in the process tree, from `/proc`, leaving out the subtree of

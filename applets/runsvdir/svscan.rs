@@ -30,7 +30,7 @@ impl Svscan {
     pub fn setup(scandir: &OsStr, out: &mut Out) -> Option<Svscan> {
         let mut dir = scandir.as_bytes().to_vec();
         dir.extend_from_slice(b"/.svscan/log/run");
-        rustix::fs::stat(dir.as_slice()).ok()?;
+        svbox::filestat::stat(&CString::new(dir.as_slice()).ok()?).ok()?;
         dir.truncate(dir.len() - 4);
         let dir = CString::new(dir).ok()?;
         let console = rustix::io::fcntl_dupfd_cloexec(rustix::stdio::stderr(), 3).ok()?;
