@@ -72,12 +72,9 @@ impl<'a> Iterator for Getopt<'a> {
             return None;
         }
         let args = self.args;
-        let arg = match args.get(self.index) {
-            Some(a) => a.as_bytes(),
-            None => {
-                self.done = true;
-                return None;
-            }
+        let Some(arg) = args.get(self.index).map(|a| a.as_bytes()) else {
+            self.done = true;
+            return None;
         };
         if self.offset == 0 {
             if arg.len() < 2 || arg[0] != b'-' {
@@ -92,44 +89,29 @@ impl<'a> Iterator for Getopt<'a> {
             self.offset = 1;
         }
         let c = arg[self.offset];
+        let rest = &arg[self.offset + 1..];
         self.offset += 1;
-        let at_end = self.offset >= arg.len();
+        if rest.is_empty() {
+            // This argument is used up; a value, if one is due, is the next one.
+            self.index += 1;
+            self.offset = 0;
+        }
         match self.takes_value(c) {
-            None => {
-                if at_end {
-                    self.index += 1;
-                    self.offset = 0;
-                }
-                Some(Err(GetoptError::Illegal(c)))
-            }
-            Some(false) => {
-                if at_end {
-                    self.index += 1;
-                    self.offset = 0;
-                }
-                Some(Ok((c, None)))
-            }
+            None => Some(Err(GetoptError::Illegal(c))),
+            Some(false) => Some(Ok((c, None))),
             Some(true) => {
-                let value = if !at_end {
-                    let v = OsStr::from_bytes(&arg[self.offset..]);
+                let value = if !rest.is_empty() {
                     self.index += 1;
-                    v
+                    self.offset = 0;
+                    rest
+                } else if let Some(v) = args.get(self.index) {
+                    self.index += 1;
+                    v.as_bytes()
                 } else {
-                    match args.get(self.index + 1) {
-                        Some(v) => {
-                            self.index += 2;
-                            v.as_os_str()
-                        }
-                        None => {
-                            self.index += 1;
-                            self.offset = 0;
-                            self.done = true;
-                            return Some(Err(GetoptError::MissingArgument(c)));
-                        }
-                    }
+                    self.done = true;
+                    return Some(Err(GetoptError::MissingArgument(c)));
                 };
-                self.offset = 0;
-                Some(Ok((c, Some(value))))
+                Some(Ok((c, Some(OsStr::from_bytes(value)))))
             }
         }
     }

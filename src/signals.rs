@@ -2,9 +2,9 @@
 //! signalfd, so they wake `poll` like any other event and nothing runs in a signal handler.
 //! Children get the clean state runit gives them (empty mask, SIGPIPE at its default).
 
+use nix::libc;
 use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::unix::io::{AsFd, BorrowedFd};
 
@@ -66,45 +66,38 @@ pub fn reset_for_child() {
 /// A raw wait status in the traditional encoding (`code << 8`, or `signal | 0x80 if core`).
 pub type WaitStatusRaw = i32;
 
-fn raw_status(status: WaitStatus) -> Option<(i32, WaitStatusRaw)> {
-    match status {
-        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), (code & 0xff) << 8)),
-        WaitStatus::Signaled(pid, sig, core) => {
-            Some((pid.as_raw(), sig as i32 | if core { 0x80 } else { 0 }))
+/// `waitpid` until an exit or a death: `(pid, wstat)`, pid 0 if `WNOHANG` found none ready.
+/// The kernel's status already has the traditional encoding, so it is kept as it is; nix's
+/// decoding is not used: it refuses realtime signals, which would lose such a death.
+fn wait_raw(pid: i32, flags: i32) -> nix::Result<(i32, WaitStatusRaw)> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid, writable int.
+        let got = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if got < 0 {
+            match nix::errno::Errno::last() {
+                nix::errno::Errno::EINTR => continue,
+                e => return Err(e),
+            }
         }
-        _ => None,
+        // A stop or continue is reported only to a tracer; it ends nothing.
+        if got == 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            return Ok((got, status));
+        }
     }
 }
 
 /// Reaps one exited child without blocking: `(pid, wstat)`, or `None` if none is ready.
 pub fn reap_any() -> Option<(i32, WaitStatusRaw)> {
-    loop {
-        match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => return None,
-            Ok(status) => {
-                if let Some(r) = raw_status(status) {
-                    return Some(r);
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return None,
-        }
+    match wait_raw(-1, libc::WNOHANG) {
+        Ok((pid, wstat)) if pid > 0 => Some((pid, wstat)),
+        _ => None,
     }
 }
 
 /// Waits for `pid` to exit and returns its raw wait status.
 pub fn wait_for(pid: i32) -> nix::Result<WaitStatusRaw> {
-    loop {
-        match waitpid(Pid::from_raw(pid), None) {
-            Ok(status) => {
-                if let Some((_, w)) = raw_status(status) {
-                    return Ok(w);
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    wait_raw(pid, 0).map(|(_, wstat)| wstat)
 }
 
 /// Sends `sig` to `pid`, ignoring errors (the child may have just exited).
@@ -144,5 +137,7 @@ mod tests {
             wait_for(start(c"kill -USR1 $$")).unwrap(),
             nix::libc::SIGUSR1
         );
+        // A realtime signal's death too (nix cannot name those signals).
+        assert_eq!(wait_for(start(c"kill -35 $$")).unwrap(), 35);
     }
 }
