@@ -4,20 +4,20 @@
 //! install: sbin
 //! aliases: init
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use svbox::msg::{usage, Line};
 use svbox::runitdir::RunitDir;
 
 const USAGE: &str = " 0|6";
-const ID: &str = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $";
+/// runit-init's version line, with the empty line runit prints after it.
+const ID: &str = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $\n";
 const FATAL: &str = "init: fatal: ";
 
 pub fn main(args: Vec<OsString>) -> i32 {
     let argv0 = args
         .first()
-        .cloned()
-        .unwrap_or_else(|| OsString::from("runit-init"));
+        .map_or(OsStr::new("runit-init"), |a| a.as_os_str());
     if rustix::process::getpid().as_raw_nonzero().get() == 1 {
         return become_runit();
     }
@@ -27,12 +27,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Some(b'0') => halt(&dir),
         Some(b'6') => reboot(&dir),
         Some(b'-') if arg.get(1) == Some(&b'V') => {
-            Line::new().s(ID).s("\n").to_stderr();
-            usage(&argv0, USAGE);
+            Line::new().s(ID).to_stderr();
+            usage(argv0, USAGE);
             return 0;
         }
         _ => {
-            usage(&argv0, USAGE);
+            usage(argv0, USAGE);
             return 0;
         }
     };
@@ -89,7 +89,8 @@ fn become_runit() -> i32 {
             .s("init: warning: unable to start runit")
             .err(errno)
             .to_stderr();
-        crate::applet_runit::main(vec![OsString::from("runit")])
+        // runit takes no arguments.
+        crate::applet_runit::main(Vec::new())
     }
     #[cfg(not(feature = "runit"))]
     {

@@ -18,6 +18,7 @@ mod table;
 use console::{say, Console, Kind};
 use nix::sys::signal::Signal;
 use std::ffi::OsString;
+use svbox::mono::{Mono, SECOND};
 use svbox::runitdir::RunitDir;
 use svbox::signals::SignalQueue;
 
@@ -35,6 +36,19 @@ const SIGNALS: [Signal; 7] = [
     Signal::SIGTERM,
 ];
 
+/// Sleeps `secs` seconds, as runit's `sleep`: a poll on no descriptors, repeated after an
+/// interruption, until a monotonic deadline (smaller than std's sleep, used nowhere else).
+fn pause(secs: u64) {
+    let end = Mono::now().plus(secs * SECOND);
+    loop {
+        let now = Mono::now();
+        if now >= end {
+            return;
+        }
+        let _ = rustix::event::poll(&mut [], Some(&end.timeout_from(now)));
+    }
+}
+
 pub fn main(_args: Vec<OsString>) -> i32 {
     if rustix::process::getpid().as_raw_nonzero().get() != 1 {
         say(Kind::Fatal, &[b"must be run as process no 1."], None);
@@ -51,7 +65,7 @@ pub fn main(_args: Vec<OsString>) -> i32 {
                     &[b"unable to create signalfd, pausing"],
                     Some(e as i32),
                 );
-                std::thread::sleep(std::time::Duration::from_secs(5));
+                pause(5);
             }
         }
     };

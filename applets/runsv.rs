@@ -23,20 +23,21 @@ mod svc;
 #[path = "runsv/table.rs"]
 mod table;
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStringExt;
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let argv0 = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| OsString::from("runsv"));
     if args.len() != 2 {
-        svbox::msg::usage(&argv0, " dir");
+        let argv0 = args.first().map_or(OsStr::new("runsv"), |a| a.as_os_str());
+        svbox::msg::usage(argv0, " dir");
         return 1;
     }
-    let dir = &args[1];
-    match setup::start(dir, diag::Diag::new(dir.as_bytes())) {
+    let mut args = args;
+    // An argument never holds a NUL; the C string is made once, for chdir and the messages.
+    let Ok(dir) = CString::new(args.swap_remove(1).into_vec()) else {
+        return diag::FATAL;
+    };
+    match setup::start(diag::Diag::new(dir)) {
         Ok(mut sv) => supervisor::run(&mut sv),
         Err(code) => code,
     }

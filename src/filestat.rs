@@ -30,6 +30,10 @@ impl FileStat {
         self.mode & libc::S_IFMT == libc::S_IFREG
     }
 
+    pub fn is_fifo(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFIFO
+    }
+
     pub fn is_symlink(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFLNK
     }

@@ -38,7 +38,7 @@ fn shut_down(dir: &RunitDir) {
         say(Kind::Info, &[b"power off..."], None);
         sync_unless(dir);
         reboot(libc::RB_POWER_OFF);
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        super::pause(2);
         say(Kind::Info, &[b"system halt."], None);
         sync_unless(dir);
         reboot(libc::RB_HALT_SYSTEM);
@@ -47,7 +47,7 @@ fn shut_down(dir: &RunitDir) {
 
 /// `sync()` unless `nosync` exists (runit 2.2.0).
 fn sync_unless(dir: &RunitDir) {
-    if rustix::fs::stat(&*dir.nosync).is_err() {
+    if svbox::filestat::stat(&dir.nosync).is_err() {
         // SAFETY: sync has no arguments and cannot fail.
         unsafe { libc::sync() };
     }

@@ -5,6 +5,7 @@
 use super::console::{say, Kind, CONSOLE};
 use nix::libc;
 use nix::unistd::{fork, ForkResult};
+use rustix::fd::BorrowedFd;
 use std::ffi::CStr;
 
 /// How the child is set up besides the common part.
@@ -37,7 +38,7 @@ fn child(path: &CStr, mode: Mode, console: bool) -> ! {
             Mode::Console => {
                 let fd = libc::open(CONSOLE.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK);
                 if fd >= 0 {
-                    libc::ioctl(fd, libc::TIOCSCTTY, 0);
+                    let _ = rustix::process::ioctl_tiocsctty(BorrowedFd::borrow_raw(fd));
                     libc::fcntl(fd, libc::F_SETFL, libc::O_RDWR);
                     libc::dup2(fd, 0);
                     if fd > 2 {
@@ -82,15 +83,11 @@ const KERNEL_SIGSET_BYTES: usize = 8;
 fn reset_signals() {
     // SAFETY: installing default dispositions and an empty mask in the child.
     unsafe {
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
-        // The real-time signals through the system call: libc refuses the ones it reserves.
-        // All zero is SIG_DFL, no flags, empty mask, whatever the kernel's field order.
+        // Through the system call for all (SIGKILL and SIGSTOP just fail): libc refuses the
+        // real-time signals it reserves. All zero is SIG_DFL, no flags, empty mask, whatever
+        // the kernel's field order.
         let default = [0u64; 8];
-        for sig in 32..=64 {
+        for sig in 1..=64 {
             libc::syscall(
                 libc::SYS_rt_sigaction,
                 sig,

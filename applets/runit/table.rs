@@ -159,6 +159,8 @@ impl Plan {
         }
     }
 
+    // Out of line: inlined, each of the many call sites would carry the bounds check.
+    #[inline(never)]
     fn push(&mut self, action: Action) {
         // The longest plan (ctrlaltdel ends after stage 2 crashed) has 9 steps.
         if self.len < CAPACITY {
@@ -229,6 +231,8 @@ impl Plan {
 }
 
 /// The actions for `event` in the situation `v`.
+// Out of line: inlined into `Init::feed`, it made the binary bigger.
+#[inline(never)]
 pub fn on_event(v: &View, event: Event) -> Plan {
     let mut p = Plan::new();
     match (v.phase, event) {

@@ -16,10 +16,9 @@ use svbox::tai::Tai64n;
 
 const FORK_RETRY: u64 = 5 * SECOND;
 
-/// A decimal number as a C string in a stack buffer.
+/// A decimal number as a C string in a stack buffer (NUL-padded).
 struct Num {
     buf: [u8; 24],
-    len: usize,
 }
 
 impl Num {
@@ -27,18 +26,14 @@ impl Num {
         let mut digits = [0u8; 20];
         let d = fmt_u64(value, &mut digits);
         let mut buf = [0u8; 24];
-        let mut len = 0;
-        if negative {
-            buf[0] = b'-';
-            len = 1;
-        }
-        buf[len..len + d.len()].copy_from_slice(d);
-        len += d.len();
-        Num { buf, len: len + 1 } // includes the NUL already in buf
+        let start = usize::from(negative);
+        buf[0] = b'-';
+        buf[start..start + d.len()].copy_from_slice(d);
+        Num { buf }
     }
 
     fn as_cstr(&self) -> &CStr {
-        CStr::from_bytes_with_nul(&self.buf[..self.len]).unwrap_or(c"")
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
     }
 }
 
@@ -62,32 +57,26 @@ pub fn start(s: &mut Service, sh: &mut Shared, explicit: bool) {
     }
     let (code, stat) = finish_args(s.wstat);
     let argv_finish = [c"./finish", code.as_cstr(), stat.as_cstr()];
-    let argv_run = [c"./run"];
-    let kind = s.kind;
+    let argv: &[&CStr] = if finishing { &argv_finish } else { &[c"./run"] };
+    let log = s.kind == Kind::Log;
     let diag = &sh.diag;
     let report = |stage: Stage, errno: i32| {
-        let what: &[&[u8]] = match (kind, stage, finishing) {
-            (Kind::Log, Stage::Descriptors, _) => {
-                &[b"unable to setup filedescriptor for ./log/run"]
-            }
-            (Kind::Log, Stage::Directory, _) => &[b"unable to change directory to ./log"],
-            (Kind::Log, Stage::Exec, _) => &[b"unable to start log/./run"],
-            (Kind::Main, Stage::Exec, true) => &[b"unable to start ./finish"],
-            (Kind::Main, Stage::Exec, false) => &[b"unable to start ./run"],
-            (Kind::Main, _, _) => &[b"unable to setup filedescriptor for ./run"],
+        let what: &[u8] = match (log, stage, finishing) {
+            (true, Stage::Descriptors, _) => b"unable to setup filedescriptor for ./log/run",
+            (true, Stage::Directory, _) => b"unable to change directory to ./log",
+            (true, Stage::Exec, _) => b"unable to start log/./run",
+            (false, Stage::Exec, true) => b"unable to start ./finish",
+            (false, Stage::Exec, false) => b"unable to start ./run",
+            (false, _, _) => b"unable to setup filedescriptor for ./run",
         };
-        diag.fatal(what, Some(errno));
+        diag.fatal(&[what], Some(errno));
     };
-    let spawn = match kind {
-        Kind::Main => Spawn {
-            stdout: sh.log_writer(),
-            ..Spawn::new(if finishing { &argv_finish } else { &argv_run }, &report)
-        },
-        Kind::Log => Spawn {
-            dir: Some(c"./log"),
-            stdin: sh.log_reader(),
-            ..Spawn::new(&argv_run, &report)
-        },
+    // The log service reads the pipe in ./log; the main service's children write to it.
+    let spawn = Spawn {
+        dir: log.then_some(c"./log"),
+        stdin: if log { sh.log_reader() } else { None },
+        stdout: if log { None } else { sh.log_writer() },
+        ..Spawn::new(argv, &report)
     };
     let pid = match spawn.start() {
         Ok(pid) => pid,

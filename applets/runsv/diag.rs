@@ -1,28 +1,30 @@
 //! runsv's diagnostics: `runsv DIR: fatal: …` and `runsv DIR: warning: …` lines with djb
 //! error strings, each written to stderr with one write; write errors are ignored.
 
+use std::ffi::{CStr, CString};
 use svbox::msg::Line;
 
-/// The `runsv DIR: ` prefix, built once at startup.
+/// The service directory as given, which every message names: `runsv DIR: `.
 pub struct Diag {
-    prefix: Vec<u8>,
+    dir: CString,
 }
 
 /// Exit code of every fatal startup error.
 pub const FATAL: i32 = 111;
 
 impl Diag {
-    pub fn new(dir: &[u8]) -> Diag {
-        let mut prefix = Vec::with_capacity(dir.len() + 8);
-        prefix.extend_from_slice(b"runsv ");
-        prefix.extend_from_slice(dir);
-        prefix.extend_from_slice(b": ");
-        Diag { prefix }
+    pub fn new(dir: CString) -> Diag {
+        Diag { dir }
+    }
+
+    /// The directory, for `chdir`.
+    pub fn dir(&self) -> &CStr {
+        &self.dir
     }
 
     fn say(&self, kind: &str, parts: &[&[u8]], errno: Option<i32>) {
         let mut line = Line::new();
-        line.b(&self.prefix).s(kind);
+        line.s("runsv ").b(self.dir.as_bytes()).s(": ").s(kind);
         for part in parts {
             line.b(part);
         }

@@ -5,80 +5,64 @@ use super::diag::Diag;
 use super::svc::{Service, Want};
 use std::ffi::CStr;
 use svbox::fsio::{replace, ReplaceError};
-use svbox::msg::fmt_u64;
+use svbox::msg::Line;
 use svbox::status::RunState;
 
-/// The files of one service, relative to the service directory.
+/// A file and the `.new` file it is replaced through, relative to the service directory.
+pub struct File {
+    pub dst: &'static CStr,
+    pub new: &'static CStr,
+}
+
+/// The files of one service.
 pub struct Paths {
-    pub status: &'static CStr,
-    pub status_new: &'static CStr,
-    pub stat: &'static CStr,
-    pub stat_new: &'static CStr,
-    pub pid: &'static CStr,
-    pub pid_new: &'static CStr,
+    pub status: File,
+    pub stat: File,
+    pub pid: File,
 }
 
-pub static MAIN: Paths = Paths {
-    status: c"supervise/status",
-    status_new: c"supervise/status.new",
-    stat: c"supervise/stat",
-    stat_new: c"supervise/stat.new",
-    pid: c"supervise/pid",
-    pid_new: c"supervise/pid.new",
-};
-
-pub static LOG: Paths = Paths {
-    status: c"log/supervise/status",
-    status_new: c"log/supervise/status.new",
-    stat: c"log/supervise/stat",
-    stat_new: c"log/supervise/stat.new",
-    pid: c"log/supervise/pid",
-    pid_new: c"log/supervise/pid.new",
-};
-
-/// A small stack buffer for file contents.
-struct Buf {
-    bytes: [u8; 64],
-    len: usize,
+/// The main service's name for a file: the log service's name without `log/`, sharing its
+/// bytes (each name is stored once).
+pub const fn main_name(log: &'static CStr) -> &'static CStr {
+    match CStr::from_bytes_with_nul(log.to_bytes_with_nul().split_at(4).1) {
+        Ok(name) => name,
+        Err(_) => panic!("not a log/ name"),
+    }
 }
 
-impl Buf {
-    fn new() -> Buf {
-        Buf {
-            bytes: [0; 64],
-            len: 0,
-        }
-    }
+macro_rules! paths {
+    ($($field:ident: $dst:literal $new:literal,)*) => {
+        pub static MAIN: Paths = Paths {
+            $($field: File { dst: main_name($dst), new: main_name($new) },)*
+        };
+        pub static LOG: Paths = Paths { $($field: File { dst: $dst, new: $new },)* };
+    };
+}
 
-    fn put(&mut self, s: &[u8]) {
-        let n = s.len().min(self.bytes.len() - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
-    }
-
-    fn get(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
+paths! {
+    status: c"log/supervise/status" c"log/supervise/status.new",
+    stat: c"log/supervise/stat" c"log/supervise/stat.new",
+    pid: c"log/supervise/pid" c"log/supervise/pid.new",
 }
 
 /// `stat`'s line: `STATE[, paused][, got TERM][, want down|exit]\n`.
-fn stat_line(s: &Service) -> Buf {
-    let mut b = Buf::new();
-    b.put(s.state.name().as_bytes());
+fn stat_line(s: &Service) -> Line {
+    let mut b = Line::new();
+    b.s(s.state.name());
     if s.paused {
-        b.put(b", paused");
+        b.b(b", paused");
     }
     if s.term {
-        b.put(b", got TERM");
+        b.b(b", got TERM");
     }
     if s.state != RunState::Down {
-        match s.want {
-            Want::Down => b.put(b", want down"),
-            Want::Exit => b.put(b", want exit"),
-            Want::Up => {}
-        }
+        b.b(match s.want {
+            Want::Down => b", want down",
+            Want::Exit => b", want exit",
+            Want::Up => b"",
+        });
     }
-    b.put(b"\n");
+    b.b(b"\n");
     b
 }
 
@@ -87,62 +71,54 @@ fn stat_line(s: &Service) -> Buf {
 pub fn write(s: &Service, pid_changed: &mut bool, diag: &Diag) {
     let p = s.paths;
     if *pid_changed {
-        let mut b = Buf::new();
+        let mut b = Line::new();
         if s.pid != 0 {
-            let mut digits = [0u8; 20];
-            b.put(fmt_u64(s.pid as u32 as u64, &mut digits));
-            b.put(b"\n");
+            b.num(u64::from(s.pid as u32)).b(b"\n");
         }
-        match replace(p.pid_new, p.pid, b.get()) {
+        match put(&p.pid, b.as_bytes(), false, diag) {
             Ok(()) => *pid_changed = false,
             // A failed write keeps the old file (and the flag, to retry); status still goes out.
             Err(ReplaceError::Write(_) | ReplaceError::PartialWrite) => {}
-            Err(ReplaceError::Open(e)) => return open_failed(p.pid_new, e, diag),
-            Err(ReplaceError::Rename(e)) => {
-                diag.warn(
-                    &[b"unable to rename pid.new to ", p.pid.to_bytes()],
-                    Some(e.raw_os_error()),
-                );
-                return;
-            }
+            Err(ReplaceError::Open(_) | ReplaceError::Rename(_)) => return,
         }
     }
-    match replace(p.stat_new, p.stat, stat_line(s).get()) {
-        Ok(()) | Err(ReplaceError::Write(_) | ReplaceError::PartialWrite) => {}
-        Err(ReplaceError::Open(e)) => return open_failed(p.stat_new, e, diag),
-        // runit goes on to `status` when only the rename failed.
-        Err(ReplaceError::Rename(e)) => diag.warn(
-            &[b"unable to rename stat.new to ", p.stat.to_bytes()],
-            Some(e.raw_os_error()),
-        ),
+    // runit goes on to `status` when only the rename failed.
+    if let Err(ReplaceError::Open(_)) = put(&p.stat, stat_line(s).as_bytes(), false, diag) {
+        return;
     }
-    match replace(p.status_new, p.status, &s.status().encode()) {
-        Ok(()) => {}
-        Err(ReplaceError::Open(e)) => open_failed(p.status_new, e, diag),
-        Err(ReplaceError::Write(e)) => diag.warn(
-            &[b"unable to write ", p.status_new.to_bytes()],
-            Some(e.raw_os_error()),
-        ),
-        Err(ReplaceError::PartialWrite) => diag.warn(
-            &[
-                b"unable to write ",
-                p.status_new.to_bytes(),
-                b": partial write.",
-            ],
-            None,
-        ),
-        Err(ReplaceError::Rename(e)) => diag.warn(
-            &[b"unable to rename status.new to ", p.status.to_bytes()],
-            Some(e.raw_os_error()),
-        ),
-    }
+    let _ = put(&p.status, &s.status().encode(), true, diag);
 }
 
-fn open_failed(new: &CStr, e: rustix::io::Errno, diag: &Diag) {
-    diag.warn(
-        &[b"unable to open ", new.to_bytes()],
-        Some(e.raw_os_error()),
-    );
+/// `replace` with runit's warnings: open and rename failures always, write failures only
+/// when `warn_write` (runit ignores them for `pid` and `stat`). One function for the three
+/// files keeps the warnings in one place (and the binary small).
+fn put(file: &File, data: &[u8], warn_write: bool, diag: &Diag) -> Result<(), ReplaceError> {
+    let result = replace(file.new, file.dst, data);
+    let path = file.new.to_bytes();
+    match result {
+        Ok(()) => {}
+        Err(ReplaceError::Open(e)) => diag.warn(&[b"unable to open ", path], errno(e)),
+        Err(ReplaceError::Rename(e)) => {
+            // runit names the new file without its directory: `unable to rename pid.new to …`.
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+            diag.warn(
+                &[b"unable to rename ", name, b" to ", file.dst.to_bytes()],
+                errno(e),
+            );
+        }
+        Err(ReplaceError::Write(e)) if warn_write => {
+            diag.warn(&[b"unable to write ", path], errno(e))
+        }
+        Err(ReplaceError::PartialWrite) if warn_write => {
+            diag.warn(&[b"unable to write ", path, b": partial write."], None)
+        }
+        Err(ReplaceError::Write(_) | ReplaceError::PartialWrite) => {}
+    }
+    result
+}
+
+fn errno(e: rustix::io::Errno) -> Option<i32> {
+    Some(e.raw_os_error())
 }
 
 #[cfg(test)]
@@ -154,19 +130,22 @@ mod tests {
     #[test]
     fn stat_lines() {
         let mut s = Service::new(Kind::Main, &MAIN, Want::Up, Mono::now());
-        assert_eq!(stat_line(&s).get(), b"down\n");
+        assert_eq!(stat_line(&s).as_bytes(), b"down\n");
         s.want = Want::Exit;
         s.paused = true;
-        assert_eq!(stat_line(&s).get(), b"down, paused\n");
+        assert_eq!(stat_line(&s).as_bytes(), b"down, paused\n");
         s.state = RunState::Run;
         s.term = true;
-        assert_eq!(stat_line(&s).get(), b"run, paused, got TERM, want exit\n");
+        assert_eq!(
+            stat_line(&s).as_bytes(),
+            b"run, paused, got TERM, want exit\n"
+        );
         s.paused = false;
         s.want = Want::Down;
-        assert_eq!(stat_line(&s).get(), b"run, got TERM, want down\n");
+        assert_eq!(stat_line(&s).as_bytes(), b"run, got TERM, want down\n");
         s.state = RunState::Finish;
         s.term = false;
         s.want = Want::Up;
-        assert_eq!(stat_line(&s).get(), b"finish\n");
+        assert_eq!(stat_line(&s).as_bytes(), b"finish\n");
     }
 }

@@ -17,8 +17,8 @@ pub fn run(kind: Kind, byte: u8, sh: &Shared) -> bool {
     let Ok(path) = CStr::from_bytes_with_nul(&buf) else {
         return false; // a NUL control byte names no hook
     };
-    match rustix::fs::stat(path) {
-        Ok(st) if st.st_mode & 0o100 != 0 => {}
+    match svbox::filestat::stat(path) {
+        Ok(st) if st.owner_executable() => {}
         Ok(_) | Err(rustix::io::Errno::NOENT) => return false,
         Err(e) => {
             sh.diag.warn(

@@ -4,13 +4,14 @@
 
 use super::clock::Mono;
 use super::diag::Diag;
-use super::files::{self, LOG, MAIN};
+use super::files::{self, main_name, LOG, MAIN};
 use super::svc::{Kind, Service, Shared, Want};
 use nix::sys::signal::Signal;
 use rustix::fd::OwnedFd;
 use rustix::fs::{self as fs, FileType, FlockOperation, Mode};
 use rustix::io::Errno;
-use std::ffi::{CStr, OsStr};
+use std::ffi::CStr;
+use svbox::filestat;
 use svbox::fsio::{open_append, open_read, open_write};
 use svbox::signals::SignalQueue;
 
@@ -25,28 +26,26 @@ pub struct Supervisor {
 /// The names of one service's supervise files, and the wording of their messages.
 struct Names {
     supervise: &'static CStr,
-    /// `./supervise` or `./log/supervise`, as readlink errors print it.
-    shown: &'static [u8],
     lock: &'static CStr,
     control: &'static CStr,
     ok: &'static CStr,
 }
 
-const MAIN_NAMES: Names = Names {
-    supervise: c"supervise",
-    shown: b"./supervise",
-    lock: c"supervise/lock",
-    control: c"supervise/control",
-    ok: c"supervise/ok",
-};
-
 const LOG_NAMES: Names = Names {
     supervise: c"log/supervise",
-    shown: b"./log/supervise",
     lock: c"log/supervise/lock",
     control: c"log/supervise/control",
     ok: c"log/supervise/ok",
 };
+
+const MAIN_NAMES: Names = Names {
+    supervise: main_name(LOG_NAMES.supervise),
+    lock: main_name(LOG_NAMES.lock),
+    control: main_name(LOG_NAMES.control),
+    ok: main_name(LOG_NAMES.ok),
+};
+
+const READLINK: &[u8] = b"unable to readlink ./";
 
 type Fatal = i32;
 
@@ -54,16 +53,18 @@ fn errno(e: Errno) -> Option<i32> {
     Some(e.raw_os_error())
 }
 
-pub fn start(dir: &OsStr, diag: Diag) -> Result<Supervisor, Fatal> {
+// Out of line: inlined into `main`, it made the binary bigger.
+#[inline(never)]
+pub fn start(diag: Diag) -> Result<Supervisor, Fatal> {
     svbox::fsio::fill_std_fds();
     let signals = SignalQueue::new(&[Signal::SIGCHLD, Signal::SIGTERM])
         .map_err(|e| diag.fatal(&[b"unable to create selfpipe"], Some(e as i32)))?;
-    rustix::process::chdir(dir)
+    rustix::process::chdir(diag.dir())
         .map_err(|e| diag.fatal(&[b"unable to change to directory"], errno(e)))?;
 
     let now = Mono::now();
     let want = |down: &CStr| {
-        if fs::stat(down).is_ok() {
+        if filestat::stat(down).is_ok() {
             Want::Down
         } else {
             Want::Up
@@ -72,10 +73,10 @@ pub fn start(dir: &OsStr, diag: Diag) -> Result<Supervisor, Fatal> {
     let mut main = Service::new(Kind::Main, &MAIN, want(c"down"), now);
     let mut log = None;
     let mut pipe = None;
-    match fs::stat(c"log") {
+    match filestat::stat(c"log") {
         Err(Errno::NOENT) => {}
         Err(e) => diag.warn(&[b"unable to stat() ./log: "], errno(e)),
-        Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => {
+        Ok(st) if !st.is_dir() => {
             diag.warn(&[b"./log: not a directory."], None)
         }
         Ok(_) => {
@@ -127,25 +128,32 @@ fn supervise_dir(n: &Names, diag: &Diag) -> Result<(), Fatal> {
     if fs::mkdir(n.supervise, Mode::from_raw_mode(0o700)).is_ok() {
         return Ok(());
     }
-    let target = match fs::readlink(n.supervise, Vec::new()) {
-        Ok(t) => t,
-        Err(Errno::NOENT | Errno::INVAL) => return Ok(()),
-        Err(e) => return Err(diag.fatal(&[b"unable to readlink ", n.shown], errno(e))),
-    };
     // runit reads the link into 256 bytes and refuses a target that fills them.
-    if target.as_bytes().len() >= 256 {
-        return Err(diag.fatal(&[b"unable to readlink ", n.shown, b": name too long"], None));
+    let mut buf = [0u8; 257];
+    let len = match fs::readlinkat_raw(fs::CWD, n.supervise, &mut buf[..256]) {
+        Ok(len) => len,
+        Err(Errno::NOENT | Errno::INVAL) => return Ok(()),
+        // runit prints `./supervise` or `./log/supervise`.
+        Err(e) => return Err(diag.fatal(&[READLINK, n.supervise.to_bytes()], errno(e))),
+    };
+    if len >= 256 {
+        let name = n.supervise.to_bytes();
+        return Err(diag.fatal(&[READLINK, name, b": name too long"], None));
     }
+    // A link target holds no NUL, so the first one is the terminator after it.
+    let Ok(target) = CStr::from_bytes_until_nul(&buf) else {
+        return Ok(());
+    };
     if n.supervise == LOG_NAMES.supervise {
         let here = open_read(c".")
             .map_err(|e| diag.fatal(&[b"unable to open current directory"], errno(e)))?;
         rustix::process::chdir(c"./log")
             .map_err(|e| diag.fatal(&[b"unable to change directory to ./log"], errno(e)))?;
-        let _ = fs::mkdir(target.as_c_str(), Mode::from_raw_mode(0o700));
+        let _ = fs::mkdir(target, Mode::from_raw_mode(0o700));
         rustix::process::fchdir(&here)
             .map_err(|e| diag.fatal(&[b"unable to change back to service directory"], errno(e)))?;
     } else {
-        let _ = fs::mkdir(target.as_c_str(), Mode::from_raw_mode(0o700));
+        let _ = fs::mkdir(target, Mode::from_raw_mode(0o700));
     }
     Ok(())
 }
@@ -165,8 +173,9 @@ fn mkfifo(path: &CStr) {
 fn control(s: &mut Service, n: &Names, diag: &Diag) -> Result<(), Fatal> {
     let path = n.control.to_bytes();
     mkfifo(n.control);
-    let st = fs::stat(n.control).map_err(|e| diag.fatal(&[b"unable to stat ", path], errno(e)))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::Fifo {
+    let st = filestat::stat(n.control)
+        .map_err(|e| diag.fatal(&[b"unable to stat ", path], errno(e)))?;
+    if !st.is_fifo() {
         return Err(diag.fatal(&[path, b" exists but is not a fifo"], None));
     }
     let opened = |fd: Result<OwnedFd, Errno>| {

@@ -66,6 +66,8 @@ impl Plan {
         }
     }
 
+    // Out of line: inlined, each of the many call sites would carry the bounds check.
+    #[inline(never)]
     fn push(&mut self, action: Action) {
         // The longest plan (`d` while running) has 6 steps.
         if self.len < CAPACITY {
