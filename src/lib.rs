@@ -2,6 +2,7 @@
 //! Applets (in `applets/`) stay thin and build on these modules.
 
 pub mod accounts;
+pub mod dirlist;
 pub mod env;
 pub mod errstr;
 pub mod filestat;

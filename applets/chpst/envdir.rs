@@ -8,7 +8,6 @@ use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{self, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;
-use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use svbox::pathexec::EnvChanges;
 
@@ -46,27 +45,14 @@ pub fn read(
         Mode::empty(),
     )
     .map_err(|e| report::fatal_err(&[b"unable to open directory: ", name], e.raw_os_error()))?;
-    // Entries are at most 280 bytes (names up to 255): one page holds at least one.
-    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
-    let mut entries = fs::RawDir::new(&fd, &mut buf);
     let cap = value_cap();
-    while let Some(entry) = entries.next() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            // A directory removed while being read has no more entries (as readdir).
-            Err(Errno::NOENT) => break,
-            Err(e) => {
-                return Err(report::fatal_err(
-                    &[b"unable to read directory: ", name],
-                    e.raw_os_error(),
-                ))
-            }
-        };
-        let var = entry.file_name().to_bytes();
+    let mut failed = None;
+    let listed = svbox::dirlist::each(fd.as_fd(), &mut |file, _| {
+        let var = file.to_bytes();
         if var.first() == Some(&b'.') {
-            continue;
+            return true;
         }
-        match read_value(fd.as_fd(), entry.file_name(), cap) {
+        match read_value(fd.as_fd(), file, cap) {
             Ok(Some(value)) => env.set(var, &value),
             Ok(None) => env.unset(var),
             Err(Errno::ISDIR) if !subdirs_fatal => {
@@ -78,12 +64,27 @@ pub fn read(
                 }
             }
             Err(e) => {
-                return Err(report::fatal_err(
+                failed = Some(report::fatal_err(
                     &[b"unable to read ", name, b"/", var],
                     e.raw_os_error(),
-                ))
+                ));
+                return false;
             }
         }
+        true
+    });
+    match listed {
+        // A directory removed while being read has no more entries (as readdir).
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => {
+            return Err(report::fatal_err(
+                &[b"unable to read directory: ", name],
+                e.raw_os_error(),
+            ))
+        }
+    }
+    if let Some(code) = failed {
+        return Err(code);
     }
     rustix::process::fchdir(&start).map_err(|e| {
         report::fatal_err(

@@ -50,14 +50,12 @@ pub fn stamp(dir: &OsStr) -> Result<DirStamp, i32> {
 impl Scanner<'_> {
     pub fn scan(&mut self) -> Scan {
         let d = self.dir.as_bytes();
-        let opened = rustix::fs::open(
+        let fd = match rustix::fs::open(
             d,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
-        )
-        .and_then(|fd| Ok((rustix::fs::Dir::read_from(&fd)?, fd)));
-        let (mut dirp, fd) = match opened {
-            Ok(x) => x,
+        ) {
+            Ok(fd) => fd,
             Err(e) => {
                 self.out
                     .warn(b"unable to open directory ", d, Some(e.raw_os_error()));
@@ -66,20 +64,16 @@ impl Scanner<'_> {
         };
         self.table.generation += 1;
         let generation = self.table.generation;
-        while let Some(item) = dirp.read() {
-            let ent = match item {
-                Ok(ent) => ent,
-                Err(e) => {
-                    self.out
-                        .warn(b"unable to read directory ", d, Some(e.raw_os_error()));
-                    return Scan::Failed;
-                }
-            };
-            let name = ent.file_name();
-            if name.to_bytes().first() == Some(&b'.') {
-                continue;
+        let listed = svbox::dirlist::each(fd.as_fd(), &mut |name, ftype| {
+            if name.to_bytes().first() != Some(&b'.') {
+                self.entry(&fd, name, ftype, generation);
             }
-            self.entry(&fd, name, ent.file_type(), generation);
+            true
+        });
+        if let Err(e) = listed {
+            self.out
+                .warn(b"unable to read directory ", d, Some(e.raw_os_error()));
+            return Scan::Failed;
         }
         self.remove_unseen(generation);
         Scan::Done

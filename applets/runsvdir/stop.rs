@@ -8,6 +8,7 @@ use super::daemon::Daemon;
 use super::procstat;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use rustix::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -120,13 +121,12 @@ fn in_initial_pid_namespace() -> bool {
 fn descendants(root: i32, spare: i32) -> Vec<i32> {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     if let Ok(fd) = svbox::fsio::open_read(c"/proc") {
-        if let Ok(mut dir) = rustix::fs::Dir::read_from(&fd) {
-            while let Some(Ok(ent)) = dir.read() {
-                if let Some(p) = parent_of(ent.file_name().to_bytes()) {
-                    parents.push(p);
-                }
+        let _ = svbox::dirlist::each(fd.as_fd(), &mut |name, _| {
+            if let Some(p) = parent_of(name.to_bytes()) {
+                parents.push(p);
             }
-        }
+            true
+        });
     }
     // Breadth first: the children of root, then those of each process found, in turn.
     let mut found: Vec<i32> = Vec::new();

@@ -11,7 +11,6 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, AtFlags, FlockOperation, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use std::ffi::{CStr, OsStr, OsString};
-use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use svbox::filestat;
 use svbox::mono::{Mono, SECOND};
@@ -321,14 +320,12 @@ impl LogDir {
         let Ok(fd) = fs::openat(&self.dir, c".", flags, Mode::empty()) else {
             return (0, None);
         };
-        let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
-        let mut list = fs::RawDir::new(&fd, &mut buf);
-        while let Some(Ok(entry)) = list.next() {
-            let Some(n) = Name::parse(entry.file_name().to_bytes()) else {
-                continue;
+        let _ = svbox::dirlist::each(fd.as_fd(), &mut |name, _| {
+            let Some(n) = Name::parse(name.to_bytes()) else {
+                return true;
             };
             if busy == Some(n) {
-                continue;
+                return true;
             }
             if clean && n.suffix() == b't' {
                 if let Err(e) = fs::unlinkat(&self.dir, n.c(), AtFlags::empty()) {
@@ -338,13 +335,14 @@ impl LogDir {
                         Some(e.raw_os_error()),
                     );
                 }
-                continue;
+                return true;
             }
             count += 1;
             if oldest.map_or(true, |o| n < o) {
                 oldest = Some(n);
             }
-        }
+            true
+        });
         (count, oldest)
     }
 
