@@ -101,4 +101,41 @@ fn release_link_args(out_dir: &Path) {
     fs::write(&script, DISCARD_UNWIND).expect("OUT_DIR is writable");
     println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
     println!("cargo:rustc-link-arg-bins=-Wl,-z,norelro");
+    use_rust_lld();
+}
+
+/// Links with the toolchain's own lld instead of the system's GNU ld where rustc calls `cc`
+/// (x86_64 musl on stable), with safe identical-code folding: about 8 KB smaller. Skipped when
+/// a linker is configured (cargo-zigbuild's zig links with lld already) or the toolchain has
+/// no `gcc-ld` wrapper.
+fn use_rust_lld() {
+    let target = env::var("TARGET").unwrap_or_default();
+    let linker_var = format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_uppercase().replace(['-', '.'], "_")
+    );
+    println!("cargo:rerun-if-env-changed={linker_var}");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    if !target.starts_with("x86_64-")
+        || env::var_os(&linker_var).is_some()
+        || env::var_os("RUSTC_LINKER").is_some()
+    {
+        return;
+    }
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let Ok(out) = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+    else {
+        return;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let host = env::var("HOST").unwrap_or_default();
+    let gcc_ld = Path::new(&sysroot).join(format!("lib/rustlib/{host}/bin/gcc-ld"));
+    if !gcc_ld.join("ld.lld").is_file() {
+        return;
+    }
+    println!("cargo:rustc-link-arg-bins=-B{}", gcc_ld.display());
+    println!("cargo:rustc-link-arg-bins=-fuse-ld=lld");
+    println!("cargo:rustc-link-arg-bins=-Wl,--icf=safe");
 }
