@@ -293,7 +293,12 @@ fn stages_run_in_order_then_power_off() {
     assert_eq!(s2[0], s2[1], "stage 2 leads a session");
     // Nothing blocked, nothing ignored: SIGCONT (bit 18) in particular (2.3.0).
     for f in ["sig1", "sig2"] {
-        let sig = fs::read_to_string(b.file(f)).unwrap();
+        let mut sig = fs::read_to_string(b.file(f)).unwrap();
+        if emulated().is_some() {
+            // qemu-user keeps host signal 32 ignored for itself; the stages (native shells)
+            // inherit that, and no guest program can reset it.
+            sig = sig.replace("SigIgn:\t0000000080000000", "SigIgn:\t0000000000000000");
+        }
         assert_eq!(
             sig, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
             "{f}"

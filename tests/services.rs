@@ -330,8 +330,15 @@ fn dhcp_fw_ifplugd_and_pinger_follow_link_and_router() {
     .unwrap();
     let service = tree.join("service");
     fs::create_dir(&service).unwrap();
-    symlink("../sv/dhcp_IF", service.join("dhcp_eth0")).unwrap();
-    symlink("../sv/ifplugd_IF", service.join("ifplugd_eth0")).unwrap();
+    if emulated().is_some() {
+        // svbox_name reads the name runsv was given from /proc/$PPID/cmdline, which under
+        // qemu-user starts with the interpreter: copies are named by their directory instead.
+        copy_dir(&sv_dir.join("dhcp_IF"), &service.join("dhcp_eth0"));
+        copy_dir(&sv_dir.join("ifplugd_IF"), &service.join("ifplugd_eth0"));
+    } else {
+        symlink("../sv/dhcp_IF", service.join("dhcp_eth0")).unwrap();
+        symlink("../sv/ifplugd_IF", service.join("ifplugd_eth0")).unwrap();
+    }
     copy_dir(&sv_dir.join("fw"), &service.join("fw"));
     copy_dir(
         &sv_dir.join("dhcp_IF_pinger"),

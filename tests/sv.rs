@@ -688,6 +688,7 @@ fn force_stop_kills_a_service_ignoring_term() {
     let dir = t.service("x", "trap '' TERM\nexec sleep 1000");
     let _runsv = start_runsv(&dir);
     let pid = wait_running(&dir);
+    wait_service_program(pid, nix::libc::SIGTERM);
     let o = sv(&t, &["-w", "1", "force-stop", "x"]);
     assert_outcome(
         &o,

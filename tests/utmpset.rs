@@ -223,6 +223,42 @@ fn without_times(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// Under qemu-user on a big-endian target, the records in the byte order of Debian's x86_64
+/// utmpset (and back: the swap is its own inverse); else unchanged. utmp holds integers in
+/// the byte order of the machine, so the peer has to get and give its own.
+fn peer_order(mut bytes: Vec<u8>) -> Vec<u8> {
+    if emulated().is_none() || cfg!(target_endian = "little") {
+        return bytes;
+    }
+    use std::mem::{offset_of, size_of_val};
+    // SAFETY: utmpx is plain data; all-zero is valid.
+    let u: libc::utmpx = unsafe { std::mem::zeroed() };
+    let exit = offset_of!(libc::utmpx, ut_exit);
+    let tv = offset_of!(libc::utmpx, ut_tv);
+    let session = exit + size_of_val(&u.ut_exit);
+    let integers = [
+        (offset_of!(libc::utmpx, ut_type), size_of_val(&u.ut_type)),
+        (offset_of!(libc::utmpx, ut_pid), size_of_val(&u.ut_pid)),
+        (exit, size_of_val(&u.ut_exit.e_termination)),
+        (
+            offset_of!(libc::utmpx, ut_exit.e_exit),
+            size_of_val(&u.ut_exit.e_exit),
+        ),
+        (session, tv - session),
+        (tv, size_of_val(&u.ut_tv.tv_sec)),
+        (
+            tv + offset_of!(libc::timeval, tv_usec),
+            size_of_val(&u.ut_tv.tv_usec),
+        ),
+    ];
+    for chunk in bytes.chunks_exact_mut(SIZE) {
+        for (at, len) in integers {
+            chunk[at..at + len].reverse();
+        }
+    }
+    bytes
+}
+
 #[test]
 fn same_files_and_output_as_debian_utmpset() {
     if !peers::available() || !Path::new("/var/run").exists() {
@@ -230,11 +266,18 @@ fn same_files_and_output_as_debian_utmpset() {
     }
     let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/runit/usr/sbin/utmpset");
     let t = Tree::new();
-    fs::write(t.join("utmp.in"), utmp()).unwrap();
     let ours = named_link("utmpset-ours", &svbox(), "utmpset");
     let theirs = named_link("utmpset-theirs", &peer, "utmpset");
     let mut results = Vec::new();
     for (tag, prog) in [("ours", &ours), ("theirs", &theirs)] {
+        let order = |bytes| {
+            if tag == "ours" {
+                bytes
+            } else {
+                peer_order(bytes)
+            }
+        };
+        fs::write(t.join("utmp.in"), order(utmp())).unwrap();
         // Both read /var/run/utmp and /var/log/wtmp: fresh tmpfs in a private namespace.
         let sh = format!(
             "mount -t tmpfs none /run && mount -t tmpfs none /var/log || exit 99\n\
@@ -256,8 +299,8 @@ fn same_files_and_output_as_debian_utmpset() {
             assert!(std::env::var_os("CI").is_none(), "mount namespace: {o:?}");
             return;
         }
-        let utmp = without_times(fs::read(t.join(&format!("{tag}.utmp"))).unwrap());
-        let wtmp = without_times(fs::read(t.join(&format!("{tag}.wtmp"))).unwrap());
+        let utmp = without_times(order(fs::read(t.join(&format!("{tag}.utmp"))).unwrap()));
+        let wtmp = without_times(order(fs::read(t.join(&format!("{tag}.wtmp"))).unwrap()));
         results.push((o, utmp, wtmp));
     }
     let (a, b) = (&results[0], &results[1]);

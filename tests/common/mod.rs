@@ -637,3 +637,136 @@ pub fn expect_svstat_shape(what: &str, want: &str, mut svstat: impl FnMut() -> (
     assert!(ok, "{what}: expected {want:?}, got {last:?}");
     assert!(last.1 <= 5, "{what}: elapsed {} seconds", last.1);
 }
+
+// ---- Added for the runs under qemu-user (`.ci/cross test TARGET`). ----
+
+/// The emulator the tests run under (`SVBOX_TEST_EMULATED`, such as `qemu-arm`, which
+/// `.ci/cross test` sets), or `None` natively.
+pub fn emulated() -> Option<String> {
+    std::env::var("SVBOX_TEST_EMULATED")
+        .ok()
+        .filter(|e| !e.is_empty())
+}
+
+/// Under emulation prints why the test (or a part of it) is skipped and returns true:
+/// for what qemu-user cannot do, never for what svbox gets wrong. Natively false.
+pub fn skip_emulated(why: &str) -> bool {
+    match emulated() {
+        Some(e) => {
+            eprintln!("skipping under {e}: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// `n` natively, `small` under emulation: for pure-volume workloads (line or loop counts)
+/// whose point survives a smaller count.
+pub fn volume(n: usize, small: usize) -> usize {
+    if emulated().is_some() {
+        small.min(n)
+    } else {
+        n
+    }
+}
+
+/// The argv of process `pid` as its program sees it (`/proc/PID/cmdline`, NUL-terminated
+/// fields). A program that binfmt_misc runs under qemu-user (flag P) shows the host
+/// `INTERPRETER\0/path/to/exe\0argv0\0…`; under emulation those two leading fields are dropped.
+pub fn cmdline(pid: u32) -> Vec<u8> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if emulated().is_none() {
+        return raw;
+    }
+    let first = raw.split(|&b| b == 0).next().unwrap_or(&[]);
+    let name = first.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+    let qemu = name.starts_with(b"qemu-") || name.ends_with(b"-binfmt-P");
+    if !qemu {
+        return raw;
+    }
+    let mut fields = raw.splitn(3, |&b| b == 0);
+    fields.next();
+    fields.next();
+    fields.next().unwrap_or(&[]).to_vec()
+}
+
+/// The host's number for the target's signal `sig`: what a native program (a shell the
+/// tests start, /proc/PID/status of one) sees. The same natively; under emulation the
+/// target's numbering (MIPS: SIGUSR1 is 16) is translated by qemu into the host's, which is
+/// x86_64's (the generic Linux numbers).
+pub fn host_signal(sig: i32) -> i32 {
+    if emulated().is_none() {
+        return sig;
+    }
+    use nix::libc::*;
+    const NAMES: [(i32, i32); 30] = [
+        (SIGHUP, 1),
+        (SIGINT, 2),
+        (SIGQUIT, 3),
+        (SIGILL, 4),
+        (SIGTRAP, 5),
+        (SIGABRT, 6),
+        (SIGBUS, 7),
+        (SIGFPE, 8),
+        (SIGKILL, 9),
+        (SIGUSR1, 10),
+        (SIGSEGV, 11),
+        (SIGUSR2, 12),
+        (SIGPIPE, 13),
+        (SIGALRM, 14),
+        (SIGTERM, 15),
+        (SIGCHLD, 17),
+        (SIGCONT, 18),
+        (SIGSTOP, 19),
+        (SIGTSTP, 20),
+        (SIGTTIN, 21),
+        (SIGTTOU, 22),
+        (SIGURG, 23),
+        (SIGXCPU, 24),
+        (SIGXFSZ, 25),
+        (SIGVTALRM, 26),
+        (SIGPROF, 27),
+        (SIGWINCH, 28),
+        (SIGIO, 29),
+        (SIGPWR, 30),
+        (SIGSYS, 31),
+    ];
+    NAMES
+        .iter()
+        .find(|&&(target, _)| target == sig)
+        .map_or(sig, |&(_, host)| host)
+}
+
+/// The uid the `RLIMIT_NPROC` tests run as: nobody natively; under emulation a uid of this
+/// test process's own. The limit counts every task of the uid machine-wide, and CI runs the
+/// emulated suites of two targets side by side, both with processes of nobody's.
+pub fn nproc_uid() -> u32 {
+    match emulated() {
+        Some(_) => 1_000_000 + std::process::id(),
+        None => 65534,
+    }
+}
+
+/// Under emulation waits until `pid`, a service runsv just started, runs its (native)
+/// program, with `ignored` (a target signal number, 0 for none) among its ignored signals.
+/// runsv reports the pid right after `fork`; an emulated child takes a while to reach
+/// `exec`, and a signal sent meanwhile meets qemu's handlers, not the service's. Natively a
+/// no-op.
+pub fn wait_service_program(pid: u32, ignored: i32) {
+    if emulated().is_none() {
+        return;
+    }
+    let status = || fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    wait_until(&format!("process {pid} runs its program"), || {
+        let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        let name = exe.file_name().map(|n| n.as_encoded_bytes()).unwrap_or(b"");
+        let mask = status()
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        !name.starts_with(b"qemu-")
+            && !name.is_empty()
+            && (ignored == 0 || mask & (1 << (host_signal(ignored) - 1)) != 0)
+    });
+}
