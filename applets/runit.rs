@@ -45,7 +45,7 @@ fn pause(secs: u64) {
         if now >= end {
             return;
         }
-        let _ = rustix::event::poll(&mut [], Some(&end.timeout_from(now)));
+        let _ = svbox::poll::poll(&mut [], Some(&end.timeout_from(now)));
     }
 }
 

@@ -11,6 +11,7 @@ pub mod getopt;
 pub mod mono;
 pub mod msg;
 pub mod pathexec;
+pub mod poll;
 pub mod runitdir;
 pub mod signals;
 pub mod spawn;

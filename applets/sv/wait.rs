@@ -7,7 +7,8 @@
 
 use super::predicate::{evaluate, Verdict};
 use super::service::Sv;
-use rustix::event::{poll, PollFd, PollFlags};
+use rustix::event::{PollFd, PollFlags};
+use svbox::poll::poll;
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify;
 use rustix::io::Errno;
