@@ -747,15 +747,12 @@ pub fn nproc_uid() -> u32 {
     }
 }
 
-/// Under emulation waits until `pid`, a service runsv just started, runs its (native)
-/// program, with `ignored` (a target signal number, 0 for none) among its ignored signals.
-/// runsv reports the pid right after `fork`; an emulated child takes a while to reach
-/// `exec`, and a signal sent meanwhile meets qemu's handlers, not the service's. Natively a
-/// no-op.
+/// Waits until `pid`, a service runsv just started, runs its program (not qemu's, under
+/// emulation) with `ignored` (a target signal number, 0 for none) among its ignored signals.
+/// runsv reports the pid right after `fork`; the child takes a while to reach the script's
+/// `trap` (much longer under emulation), and a signal sent meanwhile kills it (a loaded
+/// machine hit that natively too).
 pub fn wait_service_program(pid: u32, ignored: i32) {
-    if emulated().is_none() {
-        return;
-    }
     let status = || fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     wait_until(&format!("process {pid} runs its program"), || {
         let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
