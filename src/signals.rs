@@ -138,6 +138,13 @@ mod tests {
             nix::libc::SIGUSR1
         );
         // A realtime signal's death too (nix cannot name those signals).
-        assert_eq!(wait_for(start(c"kill -35 $$")).unwrap(), 35);
+        let realtime = wait_for(start(c"kill -35 $$")).unwrap();
+        if std::env::var_os("SVBOX_TEST_EMULATED").is_some() {
+            // The shell is native there and qemu-user renumbers realtime signals (35 comes
+            // back as 33); that the death is seen at all is the point.
+            assert!(realtime & 0x7f >= 32, "{realtime}");
+        } else {
+            assert_eq!(realtime, 35);
+        }
     }
 }
