@@ -39,7 +39,13 @@ pub fn poll(fds: &mut [PollFd<'_>], timeout: Option<&Timespec>) -> Result<usize,
 fn to_libc(t: &Timespec) -> libc::timespec {
     // SAFETY: timespec is plain integers (some targets add private padding): zero is valid.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    ts.tv_sec = t.tv_sec.clamp(0, libc::time_t::MAX as i64) as libc::time_t;
+    // time_t is 32 bits in the libc crate's view of 32-bit musl (named deprecated there).
+    let max = if std::mem::size_of_val(&ts.tv_sec) == 4 {
+        i64::from(i32::MAX)
+    } else {
+        i64::MAX
+    };
+    ts.tv_sec = t.tv_sec.clamp(0, max) as _;
     ts.tv_nsec = t.tv_nsec.clamp(0, 999_999_999) as _;
     ts
 }
