@@ -24,7 +24,6 @@ use wait::{Target, Wait, Watcher};
 
 pub fn main(args: Vec<OsString>) -> i32 {
     // A kept `supervise/ok` must never take the number of a closed stdout.
-    svbox::fsio::fill_std_fds();
     let start = Mono::now();
     let inv = match options::parse(&args) {
         Ok(inv) => inv,

@@ -33,7 +33,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let dirs = opts.operands();
     // Opened after the options, as daemontools does: a bad option never touches the disk.
-    svbox::fsio::fill_std_fds();
     let origin = match Origin::here() {
         Ok(o) => o,
         Err(e) => return fatal("unable to open current directory", e),

@@ -38,7 +38,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .unwrap_or_else(|| OsString::from("svlogd"));
     match options::parse(&args) {
         Ok(opts) => {
-            svbox::fsio::fill_std_fds();
             match daemon::Daemon::setup(opts) {
                 Ok(mut d) => d.run(),
                 Err(code) => code,

@@ -13,7 +13,6 @@ use svbox::supervise::{self, Origin};
 use svbox::tai::Tai64n;
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    svbox::fsio::fill_std_fds();
     let origin = match Origin::here() {
         Ok(o) => o,
         Err(e) => return fatal("unable to open current directory", e),

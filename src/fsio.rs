@@ -44,7 +44,7 @@ pub fn open_trunc<P: Arg>(path: P) -> Result<OwnedFd, Errno> {
 
 /// Gives fds 0–2 a `/dev/null` if they are closed, so that no descriptor opened later (a
 /// lock, a FIFO, a kept `supervise/ok`) takes their number and receives diagnostics or
-/// children's output. Daemons and sv call it first thing.
+/// children's output. `main` calls it before any applet runs.
 pub fn fill_std_fds() {
     for fd in 0..3 {
         // SAFETY: only probed with F_GETFD; an invalid number yields EBADF.

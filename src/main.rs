@@ -28,7 +28,7 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
     // Children get the default back (svbox::spawn, pathexec).
     // SAFETY: installing SIG_IGN has no preconditions.
     unsafe { nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_IGN) };
-    open_closed_standard_descriptors();
+    svbox::fsio::fill_std_fds();
     let count = usize::try_from(argc).unwrap_or(0);
     let mut args = Vec::with_capacity(count);
     for i in 0..count {
@@ -37,20 +37,4 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
         args.push(std::ffi::OsString::from_vec(arg.to_bytes().to_vec()));
     }
     frontend::run(args)
-}
-
-/// A closed descriptor 0, 1 or 2 is opened on /dev/null, so that no lock, FIFO or log file
-/// opened later takes its number and receives diagnostics (docs/compatibility.md).
-fn open_closed_standard_descriptors() {
-    use nix::libc;
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only asks about the descriptor; open has a NUL-terminated path.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) == -1
-                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
-            {
-                break; // no /dev/null: nothing better to do
-            }
-        }
-    }
 }

@@ -56,7 +56,6 @@ fn errno(e: Errno) -> Option<i32> {
 // Out of line: inlined into `main`, it made the binary bigger.
 #[inline(never)]
 pub fn start(diag: Diag) -> Result<Supervisor, Fatal> {
-    svbox::fsio::fill_std_fds();
     let signals = SignalQueue::new(&[Signal::SIGCHLD, Signal::SIGTERM])
         .map_err(|e| diag.fatal(&[b"unable to create selfpipe"], Some(e as i32)))?;
     rustix::process::chdir(diag.dir())

@@ -47,8 +47,6 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn setup(args: &[OsString], opts: Options) -> Result<Daemon, i32> {
-        // A kernel-started init may lack fds 0-2: the pipes made later must not land there.
-        svbox::fsio::fill_std_fds();
         let dir = args[opts.dir].clone();
         let mut out = Out::new(dir.as_bytes());
         let pid1 = rustix::process::getpid().as_raw_nonzero().get() == 1;
