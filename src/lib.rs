@@ -8,6 +8,7 @@ pub mod errstr;
 pub mod filestat;
 pub mod fsio;
 pub mod getopt;
+pub mod heap;
 pub mod mono;
 pub mod msg;
 pub mod pathexec;

@@ -9,6 +9,11 @@
 
 mod frontend;
 
+/// svbox's own allocator instead of libc's malloc: see src/heap.rs.
+#[cfg(not(test))]
+#[global_allocator]
+static HEAP: svbox::heap::Heap = svbox::heap::Heap::new();
+
 /// One entry of the generated applet table.
 pub struct Applet {
     pub name: &'static str,
