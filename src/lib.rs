@@ -18,4 +18,5 @@ pub mod signals;
 pub mod spawn;
 pub mod status;
 pub mod supervise;
+pub mod syscall;
 pub mod tai;

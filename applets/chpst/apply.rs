@@ -6,7 +6,6 @@ use super::lock::{self, Failure};
 use super::plan::{Account, Plan};
 use super::report;
 use super::uidgid::{self, Ids};
-use nix::errno::Errno as NixErrno;
 use nix::unistd::{self, Gid, Uid};
 use rustix::io::Errno;
 use std::ffi::OsStr;
@@ -116,12 +115,10 @@ fn primary(ids: &Ids) -> u32 {
 fn become_user(ids: &Ids) -> Result<(), i32> {
     let gid = Gid::from_raw(primary(ids));
     let uid = Uid::from_raw(ids.uid);
-    // nix's setgroups wants a copy of the list as `Gid`s; libc's takes it as it is.
-    // SAFETY: the pointer and length describe the live `gids` list.
-    let r = unsafe { nix::libc::setgroups(ids.gids.len(), ids.gids.as_ptr()) };
-    NixErrno::result(r).map_err(|e| report::fatal_err(&[b"unable to setgroups"], e as i32))?;
-    unistd::setgid(gid).map_err(|e| report::fatal_err(&[b"unable to setgid"], e as i32))?;
-    unistd::setuid(uid).map_err(|e| report::fatal_err(&[b"unable to setuid"], e as i32))?;
+    svbox::syscall::set_groups(&ids.gids)
+        .map_err(|e| report::fatal_err(&[b"unable to setgroups"], e))?;
+    svbox::syscall::set_gid(gid.as_raw()).map_err(|e| report::fatal_err(&[b"unable to setgid"], e))?;
+    svbox::syscall::set_uid(uid.as_raw()).map_err(|e| report::fatal_err(&[b"unable to setuid"], e))?;
     let dropped = unistd::getuid() == uid
         && unistd::geteuid() == uid
         && unistd::getgid() == gid

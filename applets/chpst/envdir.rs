@@ -97,12 +97,7 @@ pub fn read(
 /// The longest value that can reach a program: Linux refuses (E2BIG) any environment string
 /// longer than 32 pages, so a longer value need not be read, only known to be too long.
 fn value_cap() -> usize {
-    // SAFETY: sysconf only reads a system parameter.
-    let page = unsafe { nix::libc::sysconf(nix::libc::_SC_PAGESIZE) };
-    usize::try_from(page)
-        .unwrap_or(4096)
-        .max(4096)
-        .saturating_mul(32)
+    svbox::syscall::page_size().max(4096).saturating_mul(32)
 }
 
 /// The value file `name` in `dir` gives: `None` if it is empty (unset).

@@ -3,7 +3,7 @@
 
 use super::report;
 use nix::libc::rlim_t;
-use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::resource::Resource;
 
 /// A requested soft limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,10 +82,11 @@ impl Limits {
             let Some(limit) = self.get(which) else {
                 continue;
             };
-            let (_, hard) = getrlimit(resource)
-                .map_err(|e| report::fatal_err(&[b"unable to getrlimit()"], e as i32))?;
-            setrlimit(resource, soft(limit, hard), hard)
-                .map_err(|e| report::fatal_err(&[b"unable to setrlimit()"], e as i32))?;
+            let resource = resource as nix::libc::c_int;
+            let (_, hard) = svbox::syscall::get_limit(resource)
+                .map_err(|e| report::fatal_err(&[b"unable to getrlimit()"], e))?;
+            svbox::syscall::set_limit(resource, soft(limit, hard), hard)
+                .map_err(|e| report::fatal_err(&[b"unable to setrlimit()"], e))?;
         }
         Ok(())
     }

@@ -5,7 +5,6 @@
 use super::console::{say, Kind, CONSOLE};
 use nix::libc;
 use nix::unistd::{fork, ForkResult};
-use rustix::fd::BorrowedFd;
 use std::ffi::CStr;
 
 /// How the child is set up besides the common part.
@@ -38,7 +37,7 @@ fn child(path: &CStr, mode: Mode, console: bool) -> ! {
             Mode::Console => {
                 let fd = libc::open(CONSOLE.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK);
                 if fd >= 0 {
-                    let _ = rustix::process::ioctl_tiocsctty(BorrowedFd::borrow_raw(fd));
+                    let _ = svbox::syscall::ioctl_int(fd, libc::TIOCSCTTY as libc::c_long, 0);
                     libc::fcntl(fd, libc::F_SETFL, libc::O_RDWR);
                     libc::dup2(fd, 0);
                     if fd > 2 {

@@ -65,9 +65,8 @@ impl Watcher {
         };
         // Keep well inside the descriptor limit: runit needs none of these, so running
         // out must never turn into an error.
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-            .current
-            .unwrap_or(4096);
+        let limit = svbox::syscall::get_limit(nix::libc::RLIMIT_NOFILE as nix::libc::c_int)
+            .map_or(4096, |(soft, _)| soft);
         let budget = usize::try_from(limit.saturating_sub(64) / 2)
             .unwrap_or(usize::MAX)
             .min(4096);

@@ -100,8 +100,7 @@ impl Input {
             return 0;
         }
         let more = !ending
-            && rustix::io::ioctl_fionread(rustix::stdio::stdin())
-                .is_ok_and(|n| n > self.held as u64);
+            && svbox::syscall::bytes_readable(0).is_ok_and(|n| n > self.held);
         let held = std::mem::take(&mut self.held);
         if more {
             return held;
