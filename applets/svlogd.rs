@@ -27,6 +27,8 @@ mod report;
 mod stamp;
 #[path = "svlogd/udp.rs"]
 mod udp;
+#[path = "svlogd/zone.rs"]
+mod zone;
 
 use options::Stop;
 use std::ffi::OsString;

@@ -12,6 +12,7 @@ use super::pattern::select;
 use super::report;
 use super::stamp::{self, Format};
 use super::udp;
+use super::zone::Zone;
 use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
 use svbox::poll::poll;
@@ -29,6 +30,8 @@ const RETRY: u64 = SECOND;
 pub struct Daemon {
     opts: Options,
     format: Format,
+    /// The local time zone of `-L` stamps (`None` without `-L`).
+    zone: Option<Zone>,
     filter: Filter,
     dirs: Vec<LogDir>,
     signals: SignalQueue,
@@ -83,6 +86,7 @@ impl Daemon {
         let cap = BATCH.max(opts.buflen + 1);
         Ok(Daemon {
             format: Format::from_count(opts.stamps),
+            zone: opts.local.then(Zone::from_env),
             filter: Filter::new(opts.linelen, opts.replace, &opts.extra),
             opts,
             dirs,
@@ -448,8 +452,8 @@ impl Daemon {
                 self.stamp.clear();
                 if self.format != Format::None {
                     let mut now = Tai64n::now();
-                    if self.opts.local && self.format != Format::Tai {
-                        now = stamp::local(&now);
+                    if let (Some(zone), Format::Utc(_)) = (&self.zone, self.format) {
+                        now = stamp::local(&now, zone);
                     }
                     stamp::append(&mut self.stamp, self.format, &now);
                 }

@@ -1,6 +1,7 @@
 //! The three timestamp formats of §5.6: `@`+24 hex (TAI64N), and UTC
 //! `YYYY-MM-DD_HH:MM:SS.FFFFF` / `…THH…`, computed with civil-from-days arithmetic.
 
+use super::zone::Zone;
 use svbox::tai::Tai64n;
 
 /// Which stamp `-t`, `-tt` or `-ttt` selects (0 = none).
@@ -78,20 +79,11 @@ pub fn append(out: &mut Vec<u8>, format: Format, now: &Tai64n) {
     }
 }
 
-/// `now` moved by the local time zone's offset from UTC at that moment (`-L`), through
-/// `localtime_r` (TZ, /etc/localtime). The TAI64N stamp is never shifted.
-pub fn local(now: &Tai64n) -> Tai64n {
+/// `now` moved by the local time zone's offset from UTC at that moment (`-L`). The TAI64N
+/// stamp is never shifted.
+pub fn local(now: &Tai64n, zone: &Zone) -> Tai64n {
     let secs = now.unix_secs();
-    // The alias is deprecated on musl only (it became 64-bit there in 1.2.0); it is the
-    // type localtime_r takes on every libc.
-    #[allow(deprecated)]
-    let t = secs as nix::libc::time_t;
-    // SAFETY: tm is plain integers and a pointer that localtime_r sets; t and tm are valid.
-    let mut tm: nix::libc::tm = unsafe { std::mem::zeroed() };
-    let ok = !unsafe { nix::libc::localtime_r(&t, &mut tm) }.is_null();
-    #[allow(clippy::useless_conversion)] // tm_gmtoff is a C long: 32 bits on some targets
-    let offset = if ok { i64::from(tm.tm_gmtoff) } else { 0 };
-    Tai64n::from_unix(secs.saturating_add(offset), now.nano)
+    Tai64n::from_unix(secs.saturating_add(i64::from(zone.offset_at(secs))), now.nano)
 }
 
 #[cfg(test)]
@@ -169,9 +161,9 @@ mod tests {
     #[test]
     fn local_keeps_fraction() {
         let t = Tai64n::from_unix(1_795_235_040, 123_456_500);
-        let l = local(&t);
+        let l = local(&t, &Zone::named(b"<+0530>-5:30"));
         assert_eq!(l.nano, t.nano);
-        assert!(l.unix_secs().abs_diff(t.unix_secs()) <= 26 * 3600);
+        assert_eq!(l.unix_secs() - t.unix_secs(), 19_800);
     }
 
     #[test]
