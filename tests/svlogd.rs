@@ -665,6 +665,42 @@ fn local_time_stamps() {
     assert!(utc_hours.contains(&hour), "{last:?}");
 }
 
+/// `-L` with a zone file (by name and by path), and with zones that cannot be read (UTC,
+/// no complaint, nothing lost). Needs tzdata (CI installs it).
+#[test]
+fn local_time_from_zone_files_and_utc_for_unreadable_zones() {
+    let t = Tree::new();
+    mkdirs(&t, &["log"]);
+    let cases = [
+        ("Asia/Kolkata", 19_800),
+        (":/usr/share/zoneinfo/Asia/Kathmandu", 20_700),
+        ("No/Such_Zone", 0),
+        ("/etc/passwd", 0),
+        ("", 0),
+    ];
+    for (i, (tz, offset)) in cases.into_iter().enumerate() {
+        let before = unix_now();
+        let line = format!("line {i}\n");
+        let o = feed_env(&["-ttL", "log"], t.path(), line.as_bytes(), ("TZ", tz));
+        let after = unix_now() + 2;
+        assert_eq!((o.code, o.stderr.as_str()), (Some(0), ""), "TZ={tz}");
+        let text = read(&t.join("log/current"));
+        let last = text.lines().last().unwrap();
+        assert!(last.ends_with(&format!(" line {i}")), "TZ={tz}: {last:?}");
+        let minute = |s: &str| -> u64 {
+            s[11..13].parse::<u64>().unwrap() * 60 + s[14..16].parse::<u64>().unwrap()
+        };
+        let (lo, hi) = ((before + offset) / 60 % 1440, (after + offset) / 60 % 1440);
+        let m = minute(last);
+        let inside = if lo <= hi {
+            (lo..=hi).contains(&m)
+        } else {
+            m >= lo || m <= hi
+        };
+        assert!(inside, "TZ={tz}: {last:?} not within minutes {lo}..={hi}");
+    }
+}
+
 fn feed_env(args: &[&str], cwd: &Path, input: &[u8], env: (&str, &str)) -> Outcome {
     let mut child = Command::new(svlogd())
         .args(args)

@@ -75,56 +75,53 @@ impl Zone {
 
     /// A TZif file (RFC 8536): version 2 and later's 64-bit data when present.
     fn from_tzif(d: &[u8]) -> Option<Zone> {
-        if d.len() < 44 || !d.starts_with(b"TZif") {
+        if !d.starts_with(b"TZif") {
             return None;
         }
+        let be32 = |at: usize| Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?));
+        // The i-th count of the header at `at`: isut, isstd, leap, time, type, char.
+        let count = |at: usize, i: usize| be32(at + 20 + 4 * i).map(|n| n as usize);
         let (mut at, mut width) = (0, 4);
-        if d[4] != 0 {
-            let c = counts(d, 0)?;
-            at = 44 + c[0] + c[1] + c[2] * 8 + c[3] * 5 + c[4] * 6 + c[5];
+        if d.get(4) != Some(&0) {
+            // Skip the 32-bit data of version 1.
+            at = 44;
+            for (i, size) in [1, 1, 8, 5, 6, 1].into_iter().enumerate() {
+                at += count(0, i)? * size;
+            }
             width = 8;
         }
-        let [_, _, _, times, types, _] = counts(d, at)?;
+        let (times, types) = (count(at, 3)?, count(at, 4)?);
         let times_at = at + 44;
         let index_at = times_at + times * width;
         let types_at = index_at + times;
-        let ty = |i: usize| -> Option<(i32, bool)> {
-            let t = d.get(types_at + 6 * i..types_at + 6 * i + 6)?;
-            Some((i32::from_be_bytes([t[0], t[1], t[2], t[3]]), t[4] != 0))
-        };
+        let ty = |i: usize| Some((be32(types_at + 6 * i)? as i32, *d.get(types_at + 6 * i + 4)?));
         let mut changes = Vec::with_capacity(times);
         for i in 0..times {
-            let b = d.get(times_at + i * width..times_at + (i + 1) * width)?;
-            let when = match *b {
-                [a, b, c, e] => i64::from(i32::from_be_bytes([a, b, c, e])),
-                _ => i64::from_be_bytes(b.try_into().ok()?),
-            };
+            let at = times_at + i * width;
+            let mut when = i64::from(be32(at)? as i32);
+            if width == 8 {
+                when = when << 32 | i64::from(be32(at + 4)?);
+            }
             changes.push((when, ty(usize::from(*d.get(index_at + i)?))?.0));
         }
-        let all_types = (0..types).map_while(ty);
-        let before = all_types.clone().find(|&(_, dst)| !dst).or(ty(0)).map_or(0, |t| t.0);
+        // musl's choices: the first standard-time type, and the first daylight one.
+        let (mut std, mut dst) = (None, None);
+        for i in 0..types {
+            let (off, is_dst) = ty(i)?;
+            if is_dst != 0 { dst.get_or_insert(off) } else { std.get_or_insert(off) };
+        }
+        let before = std.or(ty(0).map(|t| t.0)).unwrap_or(0);
         let rule = match d.strip_suffix(b"\n") {
             Some(body) => Rule::parse(&body[memchr::memrchr(b'\n', body)? + 1..]),
-            // A version 1 file: musl takes its first standard and daylight types.
+            // A version 1 file has no rule: musl builds one of those two types.
             None => {
-                let std = all_types.clone().find(|t| !t.1).map(|t| -t.0);
-                let dst = all_types.clone().find(|t| t.1).map(|t| -t.0);
-                let std_west = std.or(dst).unwrap_or(0);
-                Rule { std_west, dst_west: dst.unwrap_or(std_west), daylight: dst.is_some(), ..Rule::default() }
+                let std_west = std.or(dst).unwrap_or(0).wrapping_neg();
+                let dst_west = dst.map_or(std_west, i32::wrapping_neg);
+                Rule { std_west, dst_west, daylight: dst.is_some(), ..Rule::default() }
             }
         };
         Some(Zone { changes, before, rule })
     }
-}
-
-/// The six counts of the TZif header at `at`.
-fn counts(d: &[u8], at: usize) -> Option<[usize; 6]> {
-    let h = d.get(at + 20..at + 44)?;
-    let mut c = [0; 6];
-    for (n, b) in c.iter_mut().zip(h.chunks_exact(4)) {
-        *n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    }
-    Some(c)
 }
 
 fn read(path: &[u8]) -> Option<Vec<u8>> {
@@ -317,6 +314,31 @@ mod tests {
         assert_eq!(year_start(2000), 10_957);
         assert_eq!(year_start(2026), 20_454);
         assert_eq!(year_start(1969), -365);
+    }
+
+    #[test]
+    fn version_1_file_without_a_rule() {
+        // Two transitions between a standard (+1 h) and a daylight (+2 h) type.
+        let mut f = b"TZif".to_vec();
+        f.extend([0; 16]);
+        for n in [0u32, 0, 0, 2, 2, 8] {
+            f.extend(n.to_be_bytes());
+        }
+        f.extend(1_000_000i32.to_be_bytes());
+        f.extend(2_000_000i32.to_be_bytes());
+        f.extend([1, 0]);
+        f.extend(3600i32.to_be_bytes());
+        f.extend([0, 0]);
+        f.extend(7200i32.to_be_bytes());
+        f.extend([1, 4]);
+        f.extend(b"CET\0CEST");
+        let z = Zone::from_tzif(&f).unwrap();
+        assert_eq!(z.changes, [(1_000_000, 7200), (2_000_000, 3600)]);
+        assert_eq!(z.offset_at(999_999), 3600);
+        assert_eq!(z.offset_at(1_500_000), 7200);
+        // After the table musl applies daylight time: the rule names no dates.
+        assert_eq!(z.offset_at(3_000_000), 7200);
+        assert_eq!(Zone::from_tzif(&f[..60]), None);
     }
 
     #[test]
