@@ -162,6 +162,18 @@ unsafe impl GlobalAlloc for Heap {
         }
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout contract is passed on unchanged.
+        let p = unsafe { self.alloc(layout) };
+        // A fresh mapping is zero already: writing it would only make every page resident
+        // (svlogd's 64 KiB input buffer is allocated zeroed).
+        if !p.is_null() && footprint(layout) <= MAX_SMALL {
+            // SAFETY: p is a block of at least layout.size() bytes.
+            unsafe { p.write_bytes(0, layout.size()) };
+        }
+        p
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let bytes = footprint(layout);
         if bytes <= MAX_SMALL {
@@ -285,6 +297,19 @@ mod tests {
             l = layout(size, 1);
         }
         unsafe { heap.dealloc(p, l) };
+    }
+
+    #[test]
+    fn zeroed_blocks_are_zero_also_when_recycled() {
+        let heap = Heap::new();
+        for size in [40, 5000] {
+            let l = layout(size, 8);
+            let p = unsafe { heap.alloc(l) };
+            unsafe { p.write_bytes(0xff, size) };
+            unsafe { heap.dealloc(p, l) };
+            let z = unsafe { heap.alloc_zeroed(l) };
+            assert!(unsafe { std::slice::from_raw_parts(z, size) }.iter().all(|&b| b == 0));
+        }
     }
 
     #[test]
