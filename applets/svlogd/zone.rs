@@ -8,7 +8,7 @@
 //! not TZif means UTC. After a file's last transition its footer rule applies.
 //!
 //! Why not libc's `localtime_r`: in a static musl binary it brings musl's time-zone code and
-//! a malloc that nothing else in svbox needs, 14 KB of a MIPS build. The zone is read once,
+//! a malloc that nothing else in svbox needs, 15 KB of a MIPS build. The zone is read once,
 //! when svlogd starts (musl also reads it once while TZ stays the same).
 
 use std::ffi::OsStr;
