@@ -308,7 +308,9 @@ mod tests {
             unsafe { p.write_bytes(0xff, size) };
             unsafe { heap.dealloc(p, l) };
             let z = unsafe { heap.alloc_zeroed(l) };
-            assert!(unsafe { std::slice::from_raw_parts(z, size) }.iter().all(|&b| b == 0));
+            assert!(unsafe { std::slice::from_raw_parts(z, size) }
+                .iter()
+                .all(|&b| b == 0));
         }
     }
 
