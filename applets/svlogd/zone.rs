@@ -79,8 +79,11 @@ impl Zone {
             return None;
         }
         let be32 = |at: usize| Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?));
-        // The i-th count of the header at `at`: isut, isstd, leap, time, type, char.
-        let count = |at: usize, i: usize| be32(at + 20 + 4 * i).map(|n| n as usize);
+        // The i-th count of the header at `at`: isut, isstd, leap, time, type, char. None
+        // beyond the file's length, so that no offset computed from counts can overflow.
+        let count = |at: usize, i: usize| {
+            be32(at + 20 + 4 * i).map(|n| n as usize).filter(|&n| n <= d.len())
+        };
         let (mut at, mut width) = (0, 4);
         if d.get(4) != Some(&0) {
             // Skip the 32-bit data of version 1.
@@ -394,6 +397,14 @@ mod tests {
         for tz in [junk.as_os_str().as_bytes(), b"/nonexistent/zone", b":No/Such_Zone", b"../x"] {
             assert_eq!(Zone::named(tz), Zone::default(), "{}", String::from_utf8_lossy(tz));
         }
+        // Counts far beyond the file: refused, not allocated or overflowed.
+        let mut huge = b"TZif2".to_vec();
+        huge.extend([0; 15]);
+        huge.extend([0xff; 24]);
+        huge.extend([0; 100]);
+        assert_eq!(Zone::from_tzif(&huge), None);
+        huge[4] = 0;
+        assert_eq!(Zone::from_tzif(&huge), None);
         let truncated = std::fs::read("/usr/share/zoneinfo/Europe/Berlin").unwrap();
         std::fs::write(&junk, &truncated[..truncated.len() / 2]).unwrap();
         assert_eq!(Zone::named(junk.as_os_str().as_bytes()), Zone::default());
