@@ -20,6 +20,8 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 use nix::libc;
 
+mod valgrind;
+
 /// The smallest block: room for the free list's link on every target.
 const MIN_SHIFT: u32 = 4;
 /// The largest block served from a class; larger ones are mappings of their own.
@@ -120,6 +122,7 @@ impl State {
     fn take(&mut self, class: usize) -> *mut u8 {
         let head = self.free[class];
         if !head.is_null() {
+            valgrind::defined(head, core::mem::size_of::<*mut u8>());
             // SAFETY: a free block's first word is the link written by `give`.
             self.free[class] = unsafe { head.cast::<*mut u8>().read() };
             return head;
@@ -153,13 +156,17 @@ impl State {
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let bytes = footprint(layout);
-        if bytes <= MAX_SMALL {
+        let p = if bytes <= MAX_SMALL {
             self.with_state(|s| s.take(class_of(bytes)))
         } else if layout.align() <= ROUND {
             map(map_length(bytes))
         } else {
             null_mut()
+        };
+        if !p.is_null() {
+            valgrind::allocated(p, layout.size(), false);
         }
+        p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -170,6 +177,8 @@ unsafe impl GlobalAlloc for Heap {
         if !p.is_null() && footprint(layout) <= MAX_SMALL {
             // SAFETY: p is a block of at least layout.size() bytes.
             unsafe { p.write_bytes(0, layout.size()) };
+        } else if !p.is_null() {
+            valgrind::defined(p, layout.size());
         }
         p
     }
@@ -178,7 +187,9 @@ unsafe impl GlobalAlloc for Heap {
         let bytes = footprint(layout);
         if bytes <= MAX_SMALL {
             self.with_state(|s| s.give(ptr, class_of(bytes)));
+            valgrind::freed(ptr);
         } else {
+            valgrind::freed(ptr);
             // SAFETY: the caller gives back a mapping `alloc` made with this length.
             unsafe { libc::munmap(ptr.cast(), map_length(bytes)) };
         }
@@ -197,13 +208,16 @@ unsafe impl GlobalAlloc for Heap {
                     libc::MREMAP_MAYMOVE,
                 )
             };
-            return if p == libc::MAP_FAILED {
-                null_mut()
-            } else {
-                p.cast()
-            };
+            if p == libc::MAP_FAILED {
+                return null_mut();
+            }
+            valgrind::freed(ptr);
+            valgrind::allocated(p.cast(), new_size, false);
+            valgrind::defined(p.cast(), layout.size().min(new_size));
+            return p.cast();
         }
         if old <= MAX_SMALL && new <= MAX_SMALL && class_of(old) == class_of(new) {
+            valgrind::resized(ptr, layout.size(), new_size);
             return ptr;
         }
         // SAFETY: the caller guarantees new_size, rounded to the alignment, fits an isize.
