@@ -14,6 +14,7 @@ pub mod msg;
 pub mod pathexec;
 pub mod poll;
 pub mod runitdir;
+pub mod scan;
 pub mod signals;
 pub mod spawn;
 pub mod status;

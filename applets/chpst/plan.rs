@@ -81,12 +81,8 @@ impl<'a> Plan<'a> {
 /// large for 64 bits saturates instead of wrapping around.
 pub fn number(arg: &OsStr) -> Option<u64> {
     let digits = arg.as_bytes();
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0u64, |acc, &d| {
-        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    }))
+    let (value, used) = svbox::scan::scan_ulong(digits);
+    (used == digits.len()).then_some(value)
 }
 
 /// The `-n` increment: a number with an optional leading `+` or `-`, clamped to `i32`.

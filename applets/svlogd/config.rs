@@ -2,6 +2,7 @@
 //! prefix and pattern instructions, parsed exactly as runit's svlogd reads them.
 
 use super::pattern::Instruction;
+use svbox::scan::scan_ulong;
 
 /// A `u`/`U` destination: IPv4 address octets and port (no std::net: its parser and
 /// resolver are big, and runit takes only a dotted quad).
@@ -50,20 +51,6 @@ impl Default for Config {
 pub struct Warning {
     pub what: &'static str,
     pub rest: Vec<u8>,
-}
-
-/// djb `scan_ulong`: leading decimal digits (saturating); returns (value, digits used).
-fn scan_ulong(s: &[u8]) -> (u64, usize) {
-    let mut v: u64 = 0;
-    let mut n = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        v = v.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-        n += 1;
-    }
-    (v, n)
 }
 
 fn scaled(arg: &[u8], units: &[(u8, u64)]) -> u64 {

@@ -30,14 +30,7 @@ pub enum Stop {
 }
 
 fn number(v: &OsStr) -> usize {
-    let mut n: usize = 0;
-    for &b in v.as_bytes() {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        n = n.saturating_mul(10).saturating_add(usize::from(b - b'0'));
-    }
-    n
+    usize::try_from(svbox::scan::scan_ulong(v.as_bytes()).0).unwrap_or(usize::MAX)
 }
 
 /// Parses `args` (args[0] = argv[0]); getopt messages are printed here.

@@ -162,12 +162,9 @@ fn take_name<'a>(s: &mut &'a [u8]) -> &'a [u8] {
 }
 
 fn take_int(s: &mut &[u8]) -> i32 {
-    let mut x = 0i32;
-    while let Some(&c @ b'0'..=b'9') = s.first() {
-        x = x.wrapping_mul(10).wrapping_add(i32::from(c - b'0'));
-        *s = &s[1..];
-    }
-    x
+    let (value, used) = svbox::scan::scan_ulong(s);
+    *s = &s[used..];
+    value.min(i32::MAX as u64) as i32
 }
 
 /// `[+-]hh[:mm[:ss]]` in seconds.
