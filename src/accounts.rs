@@ -174,19 +174,8 @@ fn trim_start(s: &[u8]) -> &[u8] {
     &s[start.unwrap_or(s.len())..]
 }
 
-/// Reads the whole file (account files are small; a huge one costs memory, not correctness).
 fn read_all<P: Arg>(path: P) -> Result<Vec<u8>, Errno> {
-    let fd = crate::fsio::open_read(path)?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match rustix::io::read(&fd, &mut chunk) {
-            Ok(0) => return Ok(buf),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    crate::fsio::read_to_end(crate::fsio::open_read(path)?)
 }
 
 /// A decimal id: digits only, at least one, fitting 32 bits.

@@ -1,7 +1,7 @@
 //! runit's file-open conventions (§0.4 of the behaviour spec) and atomic replacement of small
 //! files through `NAME.new` and `rename`, so readers never see a partial status.
 
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{self, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::path::Arg;
@@ -106,6 +106,21 @@ pub fn read_prefix<P: Arg>(path: P, buf: &mut [u8]) -> Result<usize, ReadError> 
     Ok(got)
 }
 
+/// Everything left to read on `fd`, for files known to be small (account and config files);
+/// a huge one costs memory, not correctness.
+pub fn read_to_end<Fd: AsFd>(fd: Fd) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match rustix::io::read(&fd, &mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Why `read_prefix` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadError {
@@ -116,6 +131,15 @@ pub enum ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_to_end_reads_past_its_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        assert_eq!(read_to_end(open_read(path.as_path()).unwrap()), Ok(data));
+    }
 
     #[test]
     fn replace_is_atomic_and_reads_back() {

@@ -70,19 +70,6 @@ fn open_current(dir: &OwnedFd) -> Result<OwnedFd, (&'static str, Errno)> {
     Ok(fd)
 }
 
-fn read_all(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Cuts a line torn by a `kill -9` off the end of an unfinished `current` (the kernel
 /// stops a file write at a page boundary for a fatal signal). Such a line's input was
 /// never taken out of stdin, so the next logger writes it whole. An unterminated tail of
@@ -159,7 +146,7 @@ impl LogDir {
                 return None;
             }
         };
-        let cfg = match open_dir_file(&dir, c"config", OFlags::RDONLY, 0).and_then(|f| read_all(&f))
+        let cfg = match open_dir_file(&dir, c"config", OFlags::RDONLY, 0).and_then(svbox::fsio::read_to_end)
         {
             Ok(text) => {
                 if verbose {
