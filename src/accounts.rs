@@ -180,20 +180,27 @@ fn read_all<P: Arg>(path: P) -> Result<Vec<u8>, Errno> {
 
 /// A decimal id: digits only, at least one, fitting 32 bits.
 pub fn parse_id(field: &[u8]) -> Option<u32> {
-    if field.is_empty() {
+    let (value, used) = crate::scan::scan_ulong(field);
+    if used == 0 || used < field.len() {
         return None;
     }
-    field.iter().try_fold(0u32, |acc, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
+    u32::try_from(value).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_digits_only_and_fit_32_bits() {
+        assert_eq!(parse_id(b"0"), Some(0));
+        assert_eq!(parse_id(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_id(b"4294967296"), None);
+        assert_eq!(parse_id(b"99999999999999999999999"), None);
+        for bad in [&b""[..], b"12a", b"+1", b"-1", b" 1"] {
+            assert_eq!(parse_id(bad), None);
+        }
+    }
     use std::path::PathBuf;
 
     fn fixture(dir: &tempfile::TempDir, name: &str, text: &[u8]) -> PathBuf {
