@@ -355,7 +355,11 @@ fn killed_runsv_is_restarted_quickly() {
     wait_until("old runsv gone", || !supervised(&a));
     wait_until("supervised again", || supervised(&a));
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // runit rescans every 5 s; svbox restarts on the child's death. Under qemu-user a new
+    // runsv takes a good part of a second to start when two suites run side by side, so
+    // the bound there is still well under runit's poll, not 1 s.
+    let bound = Duration::from_secs(if emulated().is_some() { 3 } else { 1 });
+    assert!(took < bound, "{took:?}");
     let second = wait_runsv(parent, "a");
     assert_ne!(second, first);
 }
