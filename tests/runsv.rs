@@ -1057,16 +1057,30 @@ fn allocations(cycles: usize) -> u64 {
         let ok = wait_for(DEADLINE * 4, || {
             status(&sv).is_some_and(|st| cond(&st, &stat_of(&sv)))
         });
-        assert!(ok, "runsv under valgrind: timed out waiting for {what}");
+        let last = status(&sv);
+        let comm = last.and_then(|st| fs::read_to_string(format!("/proc/{}/comm", st.pid)).ok());
+        assert!(
+            ok,
+            "runsv under valgrind: timed out waiting for {what}: {last:?} stat {:?} comm {comm:?}",
+            stat_of(&sv)
+        );
     };
-    slow_wait("run", &|st, _| st.state == RunState::Run);
+    // The child is valgrind's copy of runsv until it execs, and valgrind drops the signals
+    // pending at execve: a `d` sent in that window would be lost and the service never go
+    // down. So a run counts once its process is `sleep`.
+    let running = |st: &Status, _: &str| {
+        st.state == RunState::Run
+            && st.pid != 0
+            && fs::read_to_string(format!("/proc/{}/comm", st.pid)).is_ok_and(|c| c == "sleep\n")
+    };
+    slow_wait("run", &running);
     for i in 0..cycles {
         if i % 5 == 0 {
             // Restarts are throttled to one a second, so only every fifth cycle has one.
             ctl(&sv, b"d");
             slow_wait("down", &|st, _| st.state == RunState::Down);
             ctl(&sv, b"u");
-            slow_wait("run", &|st, _| st.state == RunState::Run && st.pid != 0);
+            slow_wait("run", &running);
         }
         ctl(&sv, b"ph");
         slow_wait("paused", &|st, stat| {
