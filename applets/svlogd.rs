@@ -39,12 +39,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .cloned()
         .unwrap_or_else(|| OsString::from("svlogd"));
     match options::parse(&args) {
-        Ok(opts) => {
-            match daemon::Daemon::setup(opts) {
-                Ok(mut d) => d.run(),
-                Err(code) => code,
-            }
-        }
+        Ok(opts) => match daemon::Daemon::setup(opts) {
+            Ok(mut d) => d.run(),
+            Err(code) => code,
+        },
         Err(stop) => {
             if stop == Stop::Version {
                 svbox::msg::Line::new().s(options::VERSION).to_stderr();

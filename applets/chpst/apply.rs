@@ -117,8 +117,10 @@ fn become_user(ids: &Ids) -> Result<(), i32> {
     let uid = Uid::from_raw(ids.uid);
     svbox::syscall::set_groups(&ids.gids)
         .map_err(|e| report::fatal_err(&[b"unable to setgroups"], e))?;
-    svbox::syscall::set_gid(gid.as_raw()).map_err(|e| report::fatal_err(&[b"unable to setgid"], e))?;
-    svbox::syscall::set_uid(uid.as_raw()).map_err(|e| report::fatal_err(&[b"unable to setuid"], e))?;
+    svbox::syscall::set_gid(gid.as_raw())
+        .map_err(|e| report::fatal_err(&[b"unable to setgid"], e))?;
+    svbox::syscall::set_uid(uid.as_raw())
+        .map_err(|e| report::fatal_err(&[b"unable to setuid"], e))?;
     let dropped = unistd::getuid() == uid
         && unistd::geteuid() == uid
         && unistd::getgid() == gid

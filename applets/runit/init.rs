@@ -10,8 +10,8 @@ use super::stage::{self, Mode};
 use super::table::{self, Action, Event, Phase, Prog, Say, Sigs, Stage, View};
 use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
-use svbox::poll::poll;
 use svbox::mono::{Mono, SECOND};
+use svbox::poll::poll;
 use svbox::runitdir::{owner_executable, RunitDir};
 use svbox::signals::{reap_any, send, SignalQueue};
 

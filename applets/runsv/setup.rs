@@ -75,9 +75,7 @@ pub fn start(diag: Diag) -> Result<Supervisor, Fatal> {
     match filestat::stat(c"log") {
         Err(Errno::NOENT) => {}
         Err(e) => diag.warn(&[b"unable to stat() ./log: "], errno(e)),
-        Ok(st) if !st.is_dir() => {
-            diag.warn(&[b"./log: not a directory."], None)
-        }
+        Ok(st) if !st.is_dir() => diag.warn(&[b"./log: not a directory."], None),
         Ok(_) => {
             log = Some(Service::new(Kind::Log, &LOG, want(c"log/down"), now));
             let p = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -172,8 +170,8 @@ fn mkfifo(path: &CStr) {
 fn control(s: &mut Service, n: &Names, diag: &Diag) -> Result<(), Fatal> {
     let path = n.control.to_bytes();
     mkfifo(n.control);
-    let st = filestat::stat(n.control)
-        .map_err(|e| diag.fatal(&[b"unable to stat ", path], errno(e)))?;
+    let st =
+        filestat::stat(n.control).map_err(|e| diag.fatal(&[b"unable to stat ", path], errno(e)))?;
     if !st.is_fifo() {
         return Err(diag.fatal(&[path, b" exists but is not a fifo"], None));
     }

@@ -11,10 +11,10 @@ use super::svc::{Kind, Service, Shared};
 use super::table::{self, Ending, Event};
 use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
-use svbox::poll::poll;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::OFlags;
 use std::ffi::CStr;
+use svbox::poll::poll;
 use svbox::signals::reap_any;
 
 /// Runs until told to exit; returns the exit code (0).

@@ -15,9 +15,9 @@ use super::title::Title;
 use super::watch::Watch;
 use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
-use svbox::poll::poll;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
+use svbox::poll::poll;
 use svbox::signals::{reap_any, SignalQueue};
 
 /// runsvs started per loop iteration, so signals and events are served during a big start.

@@ -8,12 +8,12 @@
 use super::predicate::{evaluate, Verdict};
 use super::service::Sv;
 use rustix::event::{PollFd, PollFlags};
-use svbox::poll::poll;
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify;
 use rustix::io::Errno;
 use std::mem::MaybeUninit;
 use svbox::mono::{Mono, SECOND};
+use svbox::poll::poll;
 
 const MILLISECOND: u64 = SECOND / 1000;
 /// runit's polling interval, kept as the fallback re-check (nanoseconds).

@@ -15,8 +15,8 @@ use super::udp;
 use super::zone::Zone;
 use nix::sys::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
-use svbox::poll::poll;
 use svbox::mono::{Mono, SECOND};
+use svbox::poll::poll;
 use svbox::signals::{self, SignalQueue};
 use svbox::tai::Tai64n;
 

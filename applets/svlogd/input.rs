@@ -99,8 +99,7 @@ impl Input {
         if self.held == 0 {
             return 0;
         }
-        let more = !ending
-            && svbox::syscall::bytes_readable(0).is_ok_and(|n| n > self.held);
+        let more = !ending && svbox::syscall::bytes_readable(0).is_ok_and(|n| n > self.held);
         let held = std::mem::take(&mut self.held);
         if more {
             return held;

@@ -104,10 +104,7 @@ fn trim_torn_line(dir: &OwnedFd, size: u64, buflen: usize) -> Result<u64, Errno>
 fn fresh_name(dir: &OwnedFd, suffix: u8) -> Name {
     loop {
         let name = Name::now(suffix);
-        if matches!(
-            filestat::lstat_at(dir.as_fd(), name.c()),
-            Err(Errno::NOENT)
-        ) {
+        if matches!(filestat::lstat_at(dir.as_fd(), name.c()), Err(Errno::NOENT)) {
             return name;
         }
     }
@@ -146,7 +143,8 @@ impl LogDir {
                 return None;
             }
         };
-        let cfg = match open_dir_file(&dir, c"config", OFlags::RDONLY, 0).and_then(svbox::fsio::read_to_end)
+        let cfg = match open_dir_file(&dir, c"config", OFlags::RDONLY, 0)
+            .and_then(svbox::fsio::read_to_end)
         {
             Ok(text) => {
                 if verbose {

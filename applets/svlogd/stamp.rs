@@ -83,7 +83,10 @@ pub fn append(out: &mut Vec<u8>, format: Format, now: &Tai64n) {
 /// stamp is never shifted.
 pub fn local(now: &Tai64n, zone: &Zone) -> Tai64n {
     let secs = now.unix_secs();
-    Tai64n::from_unix(secs.saturating_add(i64::from(zone.offset_at(secs))), now.nano)
+    Tai64n::from_unix(
+        secs.saturating_add(i64::from(zone.offset_at(secs))),
+        now.nano,
+    )
 }
 
 #[cfg(test)]

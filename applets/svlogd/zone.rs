@@ -36,7 +36,11 @@ struct Rule {
     end: [i32; 5],
 }
 
-const ZONE_DIRS: [&[u8]; 3] = [b"/usr/share/zoneinfo/", b"/share/zoneinfo/", b"/etc/zoneinfo/"];
+const ZONE_DIRS: [&[u8]; 3] = [
+    b"/usr/share/zoneinfo/",
+    b"/share/zoneinfo/",
+    b"/etc/zoneinfo/",
+];
 /// Larger than any TZif file tzdata makes (the largest are about 4 KB).
 const MAX_FILE: usize = 64 * 1024;
 
@@ -50,7 +54,10 @@ impl Zone {
     /// The zone a TZ value names.
     pub fn named(tz: &[u8]) -> Zone {
         if tz.is_empty() || is_posix_rule(tz) {
-            return Zone { rule: Rule::parse(tz), ..Zone::default() };
+            return Zone {
+                rule: Rule::parse(tz),
+                ..Zone::default()
+            };
         }
         let name = tz.strip_prefix(b":").unwrap_or(tz);
         let data = match name.first() {
@@ -82,7 +89,9 @@ impl Zone {
         // The i-th count of the header at `at`: isut, isstd, leap, time, type, char. None
         // beyond the file's length, so that no offset computed from counts can overflow.
         let count = |at: usize, i: usize| {
-            be32(at + 20 + 4 * i).map(|n| n as usize).filter(|&n| n <= d.len())
+            be32(at + 20 + 4 * i)
+                .map(|n| n as usize)
+                .filter(|&n| n <= d.len())
         };
         let (mut at, mut width) = (0, 4);
         if d.get(4) != Some(&0) {
@@ -97,7 +106,12 @@ impl Zone {
         let times_at = at + 44;
         let index_at = times_at + times * width;
         let types_at = index_at + times;
-        let ty = |i: usize| Some((be32(types_at + 6 * i)? as i32, *d.get(types_at + 6 * i + 4)?));
+        let ty = |i: usize| {
+            Some((
+                be32(types_at + 6 * i)? as i32,
+                *d.get(types_at + 6 * i + 4)?,
+            ))
+        };
         let mut changes = Vec::with_capacity(times);
         for i in 0..times {
             let at = times_at + i * width;
@@ -111,7 +125,11 @@ impl Zone {
         let (mut std, mut dst) = (None, None);
         for i in 0..types {
             let (off, is_dst) = ty(i)?;
-            if is_dst != 0 { dst.get_or_insert(off) } else { std.get_or_insert(off) };
+            if is_dst != 0 {
+                dst.get_or_insert(off)
+            } else {
+                std.get_or_insert(off)
+            };
         }
         let before = std.or(ty(0).map(|t| t.0)).unwrap_or(0);
         let rule = match d.strip_suffix(b"\n") {
@@ -120,10 +138,19 @@ impl Zone {
             None => {
                 let std_west = std.or(dst).unwrap_or(0).wrapping_neg();
                 let dst_west = dst.map_or(std_west, i32::wrapping_neg);
-                Rule { std_west, dst_west, daylight: dst.is_some(), ..Rule::default() }
+                Rule {
+                    std_west,
+                    dst_west,
+                    daylight: dst.is_some(),
+                    ..Rule::default()
+                }
             }
         };
-        Some(Zone { changes, before, rule })
+        Some(Zone {
+            changes,
+            before,
+            rule,
+        })
     }
 }
 
@@ -142,7 +169,9 @@ fn is_posix_rule(tz: &[u8]) -> bool {
     let mut s = tz;
     let name = take_name(&mut s);
     s.len() < tz.len()
-        && (matches!(s.first(), Some(b'+' | b'-' | b'0'..=b'9')) || name == b"UTC" || name == b"GMT")
+        && (matches!(s.first(), Some(b'+' | b'-' | b'0'..=b'9'))
+            || name == b"UTC"
+            || name == b"GMT")
 }
 
 /// A zone abbreviation: letters, or anything between `<` and `>`.
@@ -153,7 +182,10 @@ fn take_name<'a>(s: &mut &'a [u8]) -> &'a [u8] {
             (&rest[..n], 1 + n + usize::from(n < rest.len()))
         }
         None => {
-            let n = s.iter().position(|c| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+            let n = s
+                .iter()
+                .position(|c| !c.is_ascii_alphabetic())
+                .unwrap_or(s.len());
             (&s[..n], n)
         }
     };
@@ -228,7 +260,12 @@ impl Rule {
             _ if daylight => std_west.wrapping_sub(3600),
             _ => std_west,
         };
-        let mut rule = Rule { std_west, dst_west, daylight, ..Rule::default() };
+        let mut rule = Rule {
+            std_west,
+            dst_west,
+            daylight,
+            ..Rule::default()
+        };
         for date in [&mut rule.start, &mut rule.end] {
             match s.strip_prefix(b",") {
                 Some(rest) => *s = rest,
@@ -240,7 +277,11 @@ impl Rule {
     }
 
     fn offset_at(&self, t: i64) -> i32 {
-        let west = if self.daylight && self.in_daylight_time(t) { self.dst_west } else { self.std_west };
+        let west = if self.daylight && self.in_daylight_time(t) {
+            self.dst_west
+        } else {
+            self.std_west
+        };
         west.wrapping_neg()
     }
 
@@ -291,7 +332,11 @@ fn date_in_year(r: &[i32; 5], year: i32) -> i64 {
         }
         let weekday = (day + 4).rem_euclid(7);
         let days = (r[3] - weekday).rem_euclid(7);
-        let week = if r[2] == 5 && days + 28 >= length { 4 } else { r[2] };
+        let week = if r[2] == 5 && days + 28 >= length {
+            4
+        } else {
+            r[2]
+        };
         day += days + 7 * (week - 1);
     }
     i64::from(day) * 86_400 + i64::from(r[4])
@@ -303,7 +348,12 @@ mod tests {
 
     /// Unix time of a UTC date and time.
     fn at(y: i32, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
-        let days = (1..mo).map(|m| [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1] + i32::from(m == 2 && is_leap(y))).sum::<i32>();
+        let days = (1..mo)
+            .map(|m| {
+                [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1]
+                    + i32::from(m == 2 && is_leap(y))
+            })
+            .sum::<i32>();
         i64::from(year_start(y) + days + d as i32 - 1) * 86_400 + h * 3600 + mi * 60
     }
 
@@ -383,7 +433,10 @@ mod tests {
     fn daylight_without_dates_is_musls_all_year() {
         // musl takes missing dates as zero, so daylight time never ends; glibc would assume
         // US rules. svlogd agrees with the libc it runs beside.
-        assert_eq!(Zone::named(b"EST5EDT").offset_at(at(2026, 1, 1, 12, 0)), -4 * 3600);
+        assert_eq!(
+            Zone::named(b"EST5EDT").offset_at(at(2026, 1, 1, 12, 0)),
+            -4 * 3600
+        );
     }
 
     #[test]
@@ -391,8 +444,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk");
         std::fs::write(&junk, b"TZif2 but far too short").unwrap();
-        for tz in [junk.as_os_str().as_bytes(), b"/nonexistent/zone", b":No/Such_Zone", b"../x"] {
-            assert_eq!(Zone::named(tz), Zone::default(), "{}", String::from_utf8_lossy(tz));
+        for tz in [
+            junk.as_os_str().as_bytes(),
+            b"/nonexistent/zone",
+            b":No/Such_Zone",
+            b"../x",
+        ] {
+            assert_eq!(
+                Zone::named(tz),
+                Zone::default(),
+                "{}",
+                String::from_utf8_lossy(tz)
+            );
         }
         // Counts far beyond the file: refused, not allocated or overflowed.
         let mut huge = b"TZif2".to_vec();
@@ -417,11 +480,17 @@ mod tests {
         // Past any table (footer rule) and before it (local mean time, +0:53:28).
         assert_eq!(berlin.offset_at(at(2200, 7, 1, 0, 0)), 7200);
         assert_eq!(berlin.offset_at(-(1 << 40)), 3208);
-        assert_eq!(Zone::named(b"Asia/Kolkata").offset_at(at(2026, 1, 1, 0, 0)), 19_800);
+        assert_eq!(
+            Zone::named(b"Asia/Kolkata").offset_at(at(2026, 1, 1, 0, 0)),
+            19_800
+        );
         let new_york = Zone::named(b"America/New_York");
         assert_eq!(new_york.offset_at(at(2026, 3, 8, 6, 59)), -5 * 3600);
         assert_eq!(new_york.offset_at(at(2026, 3, 8, 7, 0)), -4 * 3600);
-        assert_eq!(Zone::named(b"Australia/Sydney").offset_at(at(2026, 1, 15, 0, 0)), 11 * 3600);
+        assert_eq!(
+            Zone::named(b"Australia/Sydney").offset_at(at(2026, 1, 15, 0, 0)),
+            11 * 3600
+        );
     }
 
     /// Zone files parse, and where a table and its footer rule both
@@ -429,7 +498,18 @@ mod tests {
     #[test]
     fn every_zone_table_agrees_with_its_rule() {
         let mut checked = 0;
-        for name in ["Europe/Berlin", "Europe/London", "America/New_York", "America/Santiago", "Australia/Sydney", "Pacific/Auckland", "Asia/Tehran", "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham"] {
+        for name in [
+            "Europe/Berlin",
+            "Europe/London",
+            "America/New_York",
+            "America/Santiago",
+            "Australia/Sydney",
+            "Pacific/Auckland",
+            "Asia/Tehran",
+            "America/Sao_Paulo",
+            "Asia/Kolkata",
+            "Pacific/Chatham",
+        ] {
             let z = Zone::named(name.as_bytes());
             assert_ne!(z, Zone::default(), "{name}");
             let last = z.changes.last().map_or(0, |c| c.0);
