@@ -304,6 +304,9 @@ fn is_leap(year: i32) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
+/// The days of each month in a common year.
+const MONTH_DAYS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /// Days from 1970-01-01 to January 1st of `year`.
 fn year_start(year: i32) -> i32 {
     let y = year - 1;
@@ -314,7 +317,6 @@ fn year_start(year: i32) -> i32 {
 /// Day counts fit 32 bits for any year a clock shows; 64-bit arithmetic is dear on 32-bit
 /// targets.
 fn date_in_year(r: &[i32; 5], year: i32) -> i64 {
-    const MONTH_DAYS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let leap = is_leap(year);
     let mut day = year_start(year);
     if r[0] != i32::from(b'M') {
@@ -348,12 +350,11 @@ mod tests {
 
     /// Unix time of a UTC date and time.
     fn at(y: i32, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
-        let days = (1..mo)
-            .map(|m| {
-                [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1]
-                    + i32::from(m == 2 && is_leap(y))
-            })
-            .sum::<i32>();
+        let days: i32 = MONTH_DAYS[..mo as usize - 1]
+            .iter()
+            .map(|&n| i32::from(n))
+            .sum();
+        let days = days + i32::from(mo > 2 && is_leap(y));
         i64::from(year_start(y) + days + d as i32 - 1) * 86_400 + h * 3600 + mi * 60
     }
 
