@@ -34,16 +34,6 @@ fn pids() -> Vec<u32> {
         .collect()
 }
 
-fn ppid(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Live processes whose working directory is `root` or below it.
 fn under(root: &Path) -> Vec<u32> {
     pids()

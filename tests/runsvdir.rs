@@ -135,16 +135,6 @@ fn pids_where(mut f: impl FnMut(u32) -> bool) -> Vec<u32> {
     v
 }
 
-fn ppid(pid: u32) -> Option<u32> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// Live runsvs that are children of `parent` and run service `name`.
 fn runsvs(parent: i32, name: &str) -> Vec<u32> {
     let want = format!("runsv\0{name}\0").into_bytes();

@@ -747,6 +747,17 @@ pub fn nproc_uid() -> u32 {
     }
 }
 
+/// The parent of process `pid` (/proc/PID/stat; the name in parentheses may hold anything).
+pub fn ppid(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// Waits until `pid`, a service runsv just started, runs its program (not qemu's, under
 /// emulation) with `ignored` (a target signal number, 0 for none) among its ignored signals.
 /// runsv reports the pid right after `fork`; the child takes a while to reach the script's
