@@ -1065,13 +1065,10 @@ fn allocations(cycles: usize) -> u64 {
             stat_of(&sv)
         );
     };
-    // The child is valgrind's copy of runsv until it execs, and valgrind drops the signals
-    // pending at execve: a `d` sent in that window would be lost and the service never go
-    // down. So a run counts once its process is `sleep`.
+    // valgrind drops the signals pending at execve: a `d` sent before the child has exec'd
+    // would be lost and the service never go down.
     let running = |st: &Status, _: &str| {
-        st.state == RunState::Run
-            && st.pid != 0
-            && fs::read_to_string(format!("/proc/{}/comm", st.pid)).is_ok_and(|c| c == "sleep\n")
+        st.state == RunState::Run && st.pid != 0 && runs_its_program(st.pid, 0)
     };
     slow_wait("run", &running);
     for i in 0..cycles {

@@ -758,23 +758,31 @@ pub fn ppid(pid: u32) -> Option<u32> {
         .ok()
 }
 
-/// Waits until `pid`, a service runsv just started, runs its program (not qemu's, under
-/// emulation) with `ignored` (a target signal number, 0 for none) among its ignored signals.
-/// runsv reports the pid right after `fork`; the child takes a while to reach the script's
-/// `trap` (much longer under emulation), and a signal sent meanwhile kills it (a loaded
-/// machine hit that natively too).
-pub fn wait_service_program(pid: u32, ignored: i32) {
-    let status = || fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    wait_until(&format!("process {pid} runs its program"), || {
-        let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-        let name = exe.file_name().map(|n| n.as_encoded_bytes()).unwrap_or(b"");
-        let mask = status()
+/// Whether `pid`, a service runsv started, runs its program, with `ignored` (a target
+/// signal number, 0 for none) among its ignored signals. Until it execs, the child is a copy
+/// of runsv and runs its parent's executable: svbox, or the qemu-user or valgrind that runs
+/// svbox. A signal sent in that window can kill it before the script's `trap` (natively on a
+/// loaded machine too), and valgrind even drops the signals pending at `execve`.
+pub fn runs_its_program(pid: u32, ignored: i32) -> bool {
+    let exe = |p: u32| fs::read_link(format!("/proc/{p}/exe")).ok();
+    let own = exe(pid);
+    let ignoring = || {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let mask = status
             .lines()
             .find_map(|l| l.strip_prefix("SigIgn:"))
             .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
             .unwrap_or(0);
-        !name.starts_with(b"qemu-")
-            && !name.is_empty()
-            && (ignored == 0 || mask & (1 << (host_signal(ignored) - 1)) != 0)
+        mask & (1 << (host_signal(ignored) - 1)) != 0
+    };
+    own.is_some()
+        && ppid(pid).is_some_and(|parent| exe(parent) != own)
+        && (ignored == 0 || ignoring())
+}
+
+/// Waits until `pid`, a service runsv just started, runs its program (`runs_its_program`).
+pub fn wait_service_program(pid: u32, ignored: i32) {
+    wait_until(&format!("process {pid} runs its program"), || {
+        runs_its_program(pid, ignored)
     });
 }
