@@ -190,6 +190,7 @@ pub fn parse_id(field: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn ids_are_digits_only_and_fit_32_bits() {
@@ -201,7 +202,6 @@ mod tests {
             assert_eq!(parse_id(bad), None);
         }
     }
-    use std::path::PathBuf;
 
     fn fixture(dir: &tempfile::TempDir, name: &str, text: &[u8]) -> PathBuf {
         let path = dir.path().join(name);
