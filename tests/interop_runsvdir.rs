@@ -26,23 +26,6 @@ fn runit() -> (PathBuf, PathBuf) {
     (bin, dir)
 }
 
-fn pids() -> Vec<u32> {
-    fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// Live processes whose working directory is `root` or below it.
-fn under(root: &Path) -> Vec<u32> {
-    pids()
-        .into_iter()
-        .filter(|p| fs::read_link(format!("/proc/{p}/cwd")).is_ok_and(|c| c.starts_with(root)))
-        .filter(|&p| alive(p))
-        .collect()
-}
-
 /// A runsvdir started with `-P` on `TREE/service`, from `TREE`. On drop it gets SIGHUP
 /// (it TERMs its runsvs) and then every process left with its cwd in the tree is killed:
 /// `-P` puts the runsvs in sessions of their own, out of reach of the group kill.
@@ -82,10 +65,7 @@ impl Svdir {
 
     fn runsvs(&self) -> Vec<u32> {
         let me = self.daemon.pid() as u32;
-        pids()
-            .into_iter()
-            .filter(|&p| ppid(p) == Some(me) && alive(p))
-            .collect()
+        children(me).into_iter().filter(|&p| alive(p)).collect()
     }
 
     /// SIGHUP, and runsvdir's exit code (runit: 111 after TERMing every runsv).
@@ -100,7 +80,10 @@ impl Drop for Svdir {
         self.daemon.signal(nix::libc::SIGHUP);
         wait_for(DEADLINE / 3, || self.daemon.try_exit().is_some());
         let gone = wait_for(DEADLINE, || {
-            let left = under(&self.root);
+            let left: Vec<u32> = under(&self.root)
+                .into_iter()
+                .filter(|&p| alive(p))
+                .collect();
             for &p in &left {
                 // SAFETY: kill has no memory effects; p runs inside this test's tree.
                 unsafe { nix::libc::kill(p as i32, nix::libc::SIGKILL) };

@@ -188,18 +188,6 @@ fn stat_fields(pid: u32) -> Vec<String> {
         .collect()
 }
 
-fn children(pid: u32) -> Vec<u32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        if let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
-            if stat_fields(p).get(1).and_then(|s| s.parse().ok()) == Some(pid) {
-                v.push(p);
-            }
-        }
-    }
-    v
-}
-
 fn zombie(pid: u32) -> bool {
     stat_fields(pid).first().is_some_and(|s| s == "Z")
 }

@@ -92,8 +92,13 @@ impl Drop for Scan {
         if let Some(d) = self.d.as_ref() {
             d.signal(nix::libc::SIGKILL);
         }
-        kill_under(self.tree.path());
+        kill_under(self.tree.path(), Duration::from_millis(500));
     }
+}
+
+/// The processes `f` picks.
+fn pids_where(mut f: impl FnMut(u32) -> bool) -> Vec<u32> {
+    pids().filter(|&p| f(p)).collect()
 }
 
 /// PATH with our applets first, so runsvdir finds `runsv` (and prefers it for its name).
@@ -103,36 +108,6 @@ fn path_with_applets() -> String {
         bindir().display(),
         std::env::var("PATH").unwrap_or_default()
     )
-}
-
-/// SIGKILLs every process whose cwd is in `dir`, until none is left.
-fn kill_under(dir: &Path) {
-    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    for _ in 0..50 {
-        let pids = pids_where(|pid| {
-            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c.starts_with(&dir))
-        });
-        if pids.is_empty() {
-            return;
-        }
-        for p in pids {
-            // SAFETY: kill has no memory effects.
-            unsafe { nix::libc::kill(p as i32, nix::libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn pids_where(mut f: impl FnMut(u32) -> bool) -> Vec<u32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        if let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
-            if f(pid) {
-                v.push(pid);
-            }
-        }
-    }
-    v
 }
 
 /// Live runsvs that are children of `parent` and run service `name`.

@@ -7,7 +7,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn pids() -> impl Iterator<Item = u32> {
+/// Every process id in /proc.
+pub fn pids() -> impl Iterator<Item = u32> {
     fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -33,10 +34,12 @@ pub fn children(pid: u32) -> Vec<u32> {
 
 /// Processes (other than this one) whose working directory is `root` or below it.
 pub fn under(root: &Path) -> Vec<u32> {
+    // /proc shows resolved working directories; the root may come with a symlink in it.
+    let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let me = std::process::id();
     pids()
         .filter(|&p| p != me)
-        .filter(|p| fs::read_link(format!("/proc/{p}/cwd")).is_ok_and(|cwd| cwd.starts_with(root)))
+        .filter(|p| fs::read_link(format!("/proc/{p}/cwd")).is_ok_and(|cwd| cwd.starts_with(&root)))
         .collect()
 }
 

@@ -13,6 +13,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+// The /proc helpers the benchmarks use too: processes by parent or by working directory.
+#[path = "../../benches/common/sweep.rs"]
+mod sweep;
+// Each test crate uses some of them (dead_code above is the same allowance for functions).
+#[allow(unused_imports)]
+pub use sweep::{children, kill_under, pids, ppid, under};
+
 pub use svbox::status::{RunState, Status};
 
 /// How long any single condition may take on a loaded 2-core machine.
@@ -745,17 +752,6 @@ pub fn nproc_uid() -> u32 {
         Some(_) => 1_000_000 + std::process::id(),
         None => 65534,
     }
-}
-
-/// The parent of process `pid` (/proc/PID/stat; the name in parentheses may hold anything).
-pub fn ppid(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// Whether `pid`, a service runsv started, runs its program, with `ignored` (a target
